@@ -1,0 +1,77 @@
+"""smartqq — an asyncio SDK for the SmartQQ / WebQQ 3.0 web-chat protocol.
+
+The service closed on 2019-01-01; :mod:`smartqq.emulator` is a faithful local
+server and the embedded default. See README.md for a tour.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from .content import Content, CustomFace, Face, Font, OfflinePic, Text, UnknownSegment
+from .events import (
+    BuddiesStatusChange,
+    BuddyMessage,
+    DiscuMessage,
+    Disconnected,
+    Event,
+    GroupMessage,
+    KickMessage,
+    LoggedIn,
+    MessageEvent,
+    PollOutcome,
+    PollResult,
+    Reconnected,
+    SessionExpired,
+    SessMessage,
+    UnknownEvent,
+    parse_poll,
+)
+from .models import SendResult, SendStatus
+
+if TYPE_CHECKING:
+    from .client import Client, QRCode
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BuddiesStatusChange",
+    "Client",
+    "BuddyMessage",
+    "Content",
+    "CustomFace",
+    "DiscuMessage",
+    "Disconnected",
+    "Event",
+    "Face",
+    "Font",
+    "GroupMessage",
+    "KickMessage",
+    "LoggedIn",
+    "MessageEvent",
+    "OfflinePic",
+    "PollOutcome",
+    "PollResult",
+    "QRCode",
+    "Reconnected",
+    "SendResult",
+    "SendStatus",
+    "SessMessage",
+    "SessionExpired",
+    "Text",
+    "UnknownEvent",
+    "UnknownSegment",
+    "__version__",
+    "errors",
+    "parse_poll",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The client imports aiohttp; keep "import smartqq.protocol" free of it.
+    if name in ("Client", "QRCode"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'smartqq' has no attribute {name!r}")

@@ -1,0 +1,129 @@
+"""The contact cache: friends, groups (with members and cards), discussions.
+
+Looked up by uin/gid/did and by name. Refreshed on an interval, and on demand
+(debounced) when an unknown id shows up, since uins change between logins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from ..errors import SmartQQError, UsageError
+from ..events import DiscuMessage, GroupMessage, MessageEvent
+from ..models import Discu, DiscuInfo, Friend, Group, GroupInfo
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["Contacts"]
+
+log = logging.getLogger("smartqq.contacts")
+_DEBOUNCE = 5.0
+
+
+class Contacts:
+    def __init__(self, client: Client, refresh_interval: float | None = 600.0) -> None:
+        self._client = client
+        self.refresh_interval = refresh_interval
+        self.friends: dict[int, Friend] = {}
+        self.groups: dict[int, Group] = {}
+        self.discus: dict[int, Discu] = {}
+        self.group_info: dict[int, GroupInfo] = {}
+        self.discu_info: dict[int, DiscuInfo] = {}
+        self.self_face = 0
+        self.loaded_at: float | None = None
+        self._lock: asyncio.Lock | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self, *, force: bool = True) -> None:
+        """Reload friends, groups and discussions (debounced unless ``force``)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if not force and self.loaded_at is not None and time.monotonic() - self.loaded_at < _DEBOUNCE:
+                return
+            c = self._client
+            friends, groups, discus = await asyncio.gather(c.get_friends(), c.get_groups(), c.get_discus())
+            self.friends = {f.uin: f for f in friends}
+            self.groups = {g.gid: g for g in groups}
+            self.discus = {d.did: d for d in discus}
+            self.group_info.clear()
+            self.discu_info.clear()
+            self.loaded_at = time.monotonic()
+
+    async def require(self, kind: str, ident: int) -> None:
+        """Raise :class:`UsageError` if ``ident`` is not a known friend/group/discussion."""
+        attr = {"buddy": "friends", "group": "groups", "discu": "discus"}[kind]
+        if ident in getattr(self, attr):
+            return
+        await self.refresh(force=False)
+        if ident not in getattr(self, attr):
+            names = {"buddy": "friend", "group": "group", "discu": "discussion"}
+            raise UsageError(f"no {names[kind]} with id {ident} in the contact list")
+
+    def start(self) -> None:
+        if self.refresh_interval and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._periodic(), name="smartqq-contacts")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _periodic(self) -> None:
+        assert self.refresh_interval
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            try:
+                await self.refresh()
+            except SmartQQError as exc:
+                log.warning("contact refresh failed: %s", exc)
+
+    # -- lookups -----------------------------------------------------------------------
+
+    def friend_by_name(self, name: str) -> Friend | None:
+        return next((f for f in self.friends.values() if name in (f.markname, f.nick)), None)
+
+    def group_by_name(self, name: str) -> Group | None:
+        return next((g for g in self.groups.values() if name in (g.name, g.markname)), None)
+
+    def discu_by_name(self, name: str) -> Discu | None:
+        return next((d for d in self.discus.values() if d.name == name), None)
+
+    async def group_members(self, gid: int) -> GroupInfo | None:
+        if gid not in self.groups:
+            await self.refresh(force=False)
+        group = self.groups.get(gid)
+        if group is None:
+            return None
+        if gid not in self.group_info:
+            self.group_info[gid] = await self._client.get_group_info(group)
+        return self.group_info[gid]
+
+    async def discu_members(self, did: int) -> DiscuInfo | None:
+        if did not in self.discu_info:
+            self.discu_info[did] = await self._client.get_discu_info(did)
+        return self.discu_info[did]
+
+    async def display_name(self, event: MessageEvent) -> str:
+        uin = event.sender_uin
+        try:
+            if isinstance(event, GroupMessage):
+                info = await self.group_members(event.from_uin)
+                member = info.member(uin) if info else None
+                return member.display_name if member else str(uin)
+            if isinstance(event, DiscuMessage):
+                dinfo = await self.discu_members(event.did or event.from_uin)
+                dmember = dinfo.member(uin) if dinfo else None
+                return dmember.display_name if dmember else str(uin)
+            if uin not in self.friends:
+                await self.refresh(force=False)
+            friend = self.friends.get(uin)
+            return friend.display_name if friend else str(uin)
+        except SmartQQError as exc:
+            log.warning("could not resolve a name for %d: %s", uin, exc)
+            return str(uin)

@@ -1,0 +1,29 @@
+"""smartqq.emulator — a faithful, stateful local SmartQQ / WebQQ 3.0 server.
+
+``async with Emulator() as emu:`` serves every endpoint of PROTOCOL.md §1–§8 on
+one loopback port (``emu.url``), for any ``*.qq.com`` Host. It never imports the
+client; it shares only the sans-IO protocol layer.
+"""
+
+from __future__ import annotations
+
+from .faults import Fault, FaultSet
+from .server import Emulator
+from .state import Config
+from .users import WorldUser
+from .world import BOT_QQ, Account, Discussion, Group, World, WorldError, demo_world
+
+__all__ = [
+    "BOT_QQ",
+    "Account",
+    "Config",
+    "Discussion",
+    "Emulator",
+    "Fault",
+    "FaultSet",
+    "Group",
+    "World",
+    "WorldError",
+    "WorldUser",
+    "demo_world",
+]

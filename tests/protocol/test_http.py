@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from smartqq.protocol import CookieJar, HttpRequest, redact
+from smartqq.protocol.redact import register_secret
+
+
+def test_cookie_domains_match_real_hosts() -> None:
+    jar = CookieJar()
+    jar.update_from(
+        "https://ssl.ptlogin2.qq.com/check_sig",
+        [
+            "uin=o0123456789; Domain=qq.com; Path=/",
+            "qrsig=abc; Domain=ptlogin2.qq.com; Path=/",
+            "p_skey=PS; Domain=web2.qq.com; Path=/",
+            "bad cookie line without equals",
+        ],
+    )
+    assert jar.get("uin") == "o0123456789"
+    header = jar.header_for("https://d1.web2.qq.com/channel/poll2")
+    assert "uin=o0123456789" in header
+    assert "p_skey=PS" in header
+    assert "qrsig" not in header
+    assert "qrsig=abc" in jar.header_for("https://ssl.ptlogin2.qq.com/ptqrlogin")
+    assert jar.header_for("https://example.com/") == ""
+
+
+def test_cookie_deletion_and_specific_domain_wins() -> None:
+    jar = CookieJar()
+    jar.set("p_skey", "wide", "qq.com")
+    jar.set("p_skey", "narrow", "web2.qq.com")
+    assert "p_skey=narrow" in jar.header_for("http://s.web2.qq.com/api/x")
+    jar.update_from("http://ptlogin4.web2.qq.com/", ["p_skey=; Domain=qq.com; Max-Age=0"])
+    assert jar.get("p_skey") == "narrow"
+    jar.update_from("http://x.qq.com/", ["a=1; Domain=qq.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT"])
+    assert jar.get("a") is None
+    restored = CookieJar.from_list(jar.to_list())
+    assert restored.get("p_skey", "web2.qq.com") == "narrow"
+    assert "p_skey" in repr(restored)
+    assert "narrow" not in repr(restored)
+
+
+def test_request_repr_redacts() -> None:
+    req = HttpRequest("GET", "https://s.web2.qq.com/api/getvfwebqq", query=(("ptwebqq", "deadbeef"),))
+    assert "deadbeef" not in repr(req)
+    assert req.full_url.endswith("ptwebqq=deadbeef")
+    assert req.host == "s.web2.qq.com"
+
+
+def test_redact_forms() -> None:
+    text = 'r={"psessionid":"abcdef","vfwebqq":"1234","to":5}&skey=@xyz; ptwebqq=99'
+    out = redact(text)
+    for secret in ("abcdef", "1234", "@xyz", "=99"):
+        assert secret not in out
+    assert '"to":5' in out
+    register_secret("hunter2hunter2")
+    assert "hunter2" not in redact("the password is hunter2hunter2")
