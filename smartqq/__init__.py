@@ -13,8 +13,8 @@ from .content import Content, CustomFace, Face, Font, OfflinePic, Text, UnknownS
 from .events import (
     BuddiesStatusChange,
     BuddyMessage,
-    DiscuMessage,
     Disconnected,
+    DiscuMessage,
     Event,
     GroupMessage,
     KickMessage,
@@ -37,12 +37,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuddiesStatusChange",
-    "Client",
     "BuddyMessage",
+    "Client",
     "Content",
     "CustomFace",
-    "DiscuMessage",
     "Disconnected",
+    "DiscuMessage",
     "Event",
     "Face",
     "Font",

@@ -24,7 +24,12 @@ def encode_gray(width: int, height: int, pixels: list[list[int]]) -> bytes:
     """An 8-bit grey-scale PNG from rows of 0–255 values."""
     raw = b"".join(b"\x00" + bytes(row) for row in pixels)
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return _SIG + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
+    return (
+        _SIG
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(raw, 9))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _paeth(a: int, b: int, c: int) -> int:
@@ -105,7 +110,10 @@ def _luminance(line: bytearray, width: int, depth: int, ctype: int, palette: byt
     step = {2: 3, 4: 2, 6: 4}[ctype]
     if ctype == 4:
         return [line[x * step] for x in range(width)]
-    return [(line[x * step] * 299 + line[x * step + 1] * 587 + line[x * step + 2] * 114) // 1000 for x in range(width)]
+    return [
+        (line[x * step] * 299 + line[x * step + 1] * 587 + line[x * step + 2] * 114) // 1000
+        for x in range(width)
+    ]
 
 
 def _pal(palette: bytes, index: int) -> int:

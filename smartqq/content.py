@@ -151,7 +151,10 @@ def _segment(el: Any) -> Segment | Font:
                 except (TypeError, ValueError):
                     file_id = 0
                 return CustomFace(
-                    str(arg.get("name", "")), file_id, str(arg.get("key", "")), str(arg.get("server", ""))
+                    str(arg.get("name", "")),
+                    file_id,
+                    str(arg.get("key", "")),
+                    str(arg.get("server", "")),
                 )
             if isinstance(arg, str):
                 return CustomFace(el[-1] if isinstance(el[-1], str) else arg)
@@ -199,7 +202,9 @@ class Content:
             return cls.of(value)
         if isinstance(value, list | tuple):
             return cls.of(*value)
-        raise UsageError(f"message content must be str, Content or segments, not {type(value).__name__}")
+        raise UsageError(
+            f"message content must be str, Content or segments, not {type(value).__name__}"
+        )
 
     @classmethod
     def parse(cls, wire: Any, *, strip_trailing_space: bool = True) -> Content:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
@@ -43,8 +43,8 @@ __all__ = [
     "BuddiesStatusChange",
     "BuddyMessage",
     "BuddylistChange",
-    "DiscuMessage",
     "Disconnected",
+    "DiscuMessage",
     "Event",
     "FileMessage",
     "FileServerTransfer",
@@ -426,7 +426,7 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-class PollOutcome(str, Enum):
+class PollOutcome(StrEnum):
     EVENTS = "events"
     IDLE = "idle"
     NEW_PTWEBQQ = "new_ptwebqq"
@@ -467,9 +467,9 @@ def parse_poll(body: bytes | str | Mapping[str, Any]) -> PollResult:
     if isinstance(body, Mapping):
         obj: Any = body
         raw: bytes | str = repr(dict(body))[:200]
-    elif isinstance(body, bytes | bytearray | str):
-        obj = decode_json(bytes(body) if isinstance(body, bytearray) else body)
-        raw = body if not isinstance(body, bytearray) else bytes(body)
+    elif isinstance(body, bytes | str):
+        obj = decode_json(body)
+        raw = body
     else:
         raise ProtocolError("poll2 answer is not a JSON object", repr(body)[:120])
     if not isinstance(obj, Mapping):

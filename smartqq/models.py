@@ -9,7 +9,7 @@ answers five parallel arrays keyed by uin; :func:`parse_friend_list` joins them.
 from __future__ import annotations
 
 import html
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -235,7 +235,7 @@ class FriendUin(Model):
     account: int
 
 
-class SendStatus(str, Enum):
+class SendStatus(StrEnum):
     SENT = "sent"
     UNCERTAIN = "uncertain"
 

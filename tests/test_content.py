@@ -18,7 +18,7 @@ from smartqq.content import (
 )
 from smartqq.errors import ProtocolError, UsageError
 
-FONT = ["font", {"size": 10, "color": "000000", "style": [0, 0, 0], "name": "\"幼圆\""}]
+FONT = ["font", {"size": 10, "color": "000000", "style": [0, 0, 0], "name": '"幼圆"'}]
 
 
 def test_parse_received_font_first_and_trailing_space() -> None:
@@ -43,7 +43,9 @@ def test_parse_mobile_emoticon_text_kept() -> None:
 
 def test_parse_pictures_and_unknown() -> None:
     cface = {"name": "{A}.jpg", "file_id": 5, "key": "k" * 16, "server": "1.2.3.4:80"}
-    c = Content.parse([FONT, ["cface", cface], ["offpic", {"success": 1, "file_path": "/u"}], ["zz", 1]])
+    c = Content.parse(
+        [FONT, ["cface", cface], ["offpic", {"success": 1, "file_path": "/u"}], ["zz", 1]]
+    )
     assert c.segments == (
         CustomFace("{A}.jpg", 5, "k" * 16, "1.2.3.4:80"),
         OfflinePic("/u", 1),
@@ -53,7 +55,9 @@ def test_parse_pictures_and_unknown() -> None:
 
 
 def test_parse_sent_form_font_last_and_string_size() -> None:
-    c = Content.parse('["a",["face","14"],["font",{"name":"宋体","size":"12","style":[1,0,0],"color":"ff0000"}]]')
+    c = Content.parse(
+        '["a",["face","14"],["font",{"name":"宋体","size":"12","style":[1,0,0],"color":"ff0000"}]]'
+    )
     assert c.segments == (Text("a"), Face(14))
     assert c.font == Font("宋体", 12, "ff0000", (1, 0, 0))
 

@@ -10,7 +10,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from ..emulator.world import WorldError
+from smartqq.emulator.world import WorldError
 
 __all__ = ["main"]
 
@@ -38,15 +38,23 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smartqq", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the echo bot against the embedded emulator and print a transcript")
-    demo.add_argument("--interactive", action="store_true", help="keep running; type lines as a world user")
+    demo = sub.add_parser(
+        "demo", help="run the echo bot against the embedded emulator and print a transcript"
+    )
+    demo.add_argument(
+        "--interactive", action="store_true", help="keep running; type lines as a world user"
+    )
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     emu = sub.add_parser("emulator", help="run the emulator until interrupted")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=8188)
     emu.add_argument("--world", help="a world file (.json or .toml)")
-    emu.add_argument("--qr-confirm-after", type=int, default=3, help="ptqrlogin checks before auto-confirming")
-    emu.add_argument("--hold", type=_positive_float, default=60.0, help="seconds an idle poll2 is held")
+    emu.add_argument(
+        "--qr-confirm-after", type=int, default=3, help="ptqrlogin checks before auto-confirming"
+    )
+    emu.add_argument(
+        "--hold", type=_positive_float, default=60.0, help="seconds an idle poll2 is held"
+    )
     emu.add_argument("--max-batch", type=_positive_int, default=20)
     emu.add_argument("--idle", choices=("102", "errmsg", "504"), default="102")
     emu.add_argument("--control-token", help="required for /_emu/ on non-loopback binds")

@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..client import Client, QRCode
-from ..emulator import BOT_QQ, Emulator
-from ..events import DiscuMessage, GroupMessage, LoggedIn, MessageEvent
+from smartqq.client import Client, QRCode
+from smartqq.emulator import BOT_QQ, Emulator
+from smartqq.events import DiscuMessage, GroupMessage, LoggedIn, MessageEvent
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "echo_bot.py"
-LONG_TEXT = " ".join(f"line {i}: the quick brown fox jumps over the lazy dog." for i in range(1, 31))
+LONG_TEXT = " ".join(
+    f"line {i}: the quick brown fox jumps over the lazy dog." for i in range(1, 31)
+)
 
 
 class Printer:
@@ -35,7 +37,10 @@ class Printer:
     def line(self, who: str, where: str, text: str, code: str = "0") -> None:
         stamp = f"{time.monotonic() - self.start:6.2f}s"
         short = text if len(text) <= 70 else text[:67] + "..."
-        print(f"{self.paint(stamp, '2')} {self.paint(f'{who:>9}', code)} @ {where:<16} {short}", flush=True)
+        print(
+            f"{self.paint(stamp, '2')} {self.paint(f'{who:>9}', code)} @ {where:<16} {short}",
+            flush=True,
+        )
 
 
 def _register_echo(client: Client) -> None:
@@ -65,13 +70,19 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
     use_color = color == "always" or (color == "auto" and sys.stdout.isatty())
     out = Printer(use_color)
     async with Emulator(hold=5 if interactive else 2, qr_confirm_after=2, qr_account=BOT_QQ) as emu:
-        print(out.paint(f"Embedded SmartQQ emulator on {emu.url} (the real service closed in 2019)", "1"))
+        print(
+            out.paint(
+                f"Embedded SmartQQ emulator on {emu.url} (the real service closed in 2019)", "1"
+            )
+        )
 
         def show_qr(qr: QRCode) -> None:
             print("Bot login by QR code (the emulator scans and confirms it):")
             print(qr.terminal())
 
-        client = Client(base_url=emu.url, on_qrcode=show_qr, qr_poll_interval=0.2, send_interval=0.05)
+        client = Client(
+            base_url=emu.url, on_qrcode=show_qr, qr_poll_interval=0.2, send_interval=0.05
+        )
         _register_echo(client)
         received: list[MessageEvent] = []
         names: dict[tuple[str, int], str] = {}
@@ -91,14 +102,22 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
             )
             names.update({("group", g.gid): g.name for g in groups})
             names.update({("discu", d.did): d.name for d in discus})
-            print(out.paint("Friends:", "1"), ", ".join(f"{f.display_name} [{f.category_name}]" for f in friends))
+            print(
+                out.paint("Friends:", "1"),
+                ", ".join(f"{f.display_name} [{f.category_name}]" for f in friends),
+            )
             print(out.paint("Groups:", "1"), ", ".join(g.name for g in groups))
             print(out.paint("Discussions:", "1"), ", ".join(d.name for d in discus))
             sent_at: list[float] = []
             script: list[tuple[int, str, Any, Any]] = [
                 (10002, "buddy", BOT_QQ, "hi bot! how are you?"),
                 (10003, "group", "Python Fans", ["asyncio is great ", ["face", 14]]),
-                (10002, "discu", "Weekend plans", ["hiking on saturday? ", ["face", 76], " bring snacks"]),
+                (
+                    10002,
+                    "discu",
+                    "Weekend plans",
+                    ["hiking on saturday? ", ["face", 76], " bring snacks"],
+                ),
                 (10004, "buddy", BOT_QQ, ["thanks ", ["face", 63]]),
                 (10002, "buddy", BOT_QQ, LONG_TEXT),
             ]
@@ -113,7 +132,10 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
                     user.send_discu(target, content)
                 await asyncio.sleep(0.15)
             deadline = time.monotonic() + 8
-            while len({(r["kind"], r["to"], r["msg_id"]) for r in emu.sent}) < 6 and time.monotonic() < deadline:
+            while (
+                len({(r["kind"], r["to"], r["msg_id"]) for r in emu.sent}) < 6
+                and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.05)
             for rec in emu.sent:
                 out.line("SmartBot", f"reply {rec['kind']}", rec["text"], "32")
@@ -122,19 +144,27 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
         latencies = _latencies(script, sent_at, emu.sent)
         print(out.paint("Summary:", "1"))
         print(f"  messages received by the bot: {len(received)}")
-        print(f"  messages sent by the bot:     {len(emu.sent)} (the long one in {_parts(emu.sent)} parts)")
+        print(
+            f"  messages sent by the bot:     {len(emu.sent)} (the long one in {_parts(emu.sent)} parts)"
+        )
         if latencies:
-            print(f"  reply latency: median {statistics.median(latencies):.1f} ms, worst {max(latencies):.1f} ms")
+            print(
+                f"  reply latency: median {statistics.median(latencies):.1f} ms, worst {max(latencies):.1f} ms"
+            )
         ok = len(received) >= len(script) and len(latencies) == len(script)
         print("demo finished " + ("OK" if ok else "with missing replies"))
         return 0 if ok else 1
 
 
-def _latencies(script: list[tuple[int, str, Any, Any]], sent_at: list[float], sent: list[dict[str, Any]]) -> list[float]:
+def _latencies(
+    script: list[tuple[int, str, Any, Any]], sent_at: list[float], sent: list[dict[str, Any]]
+) -> list[float]:
     """Milliseconds from each scripted message to the bot's first reply part for it."""
     out = []
     for (_, _, _, content), t0 in zip(script, sent_at, strict=True):
-        first = content if isinstance(content, str) else next(c for c in content if isinstance(c, str))
+        first = (
+            content if isinstance(content, str) else next(c for c in content if isinstance(c, str))
+        )
         prefix = ("echo: " + first)[:24]
         reply = next((r for r in sent if r["text"].startswith(prefix)), None)
         if reply is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..emulator import Emulator, World, demo_world
+from smartqq.emulator import Emulator, World, demo_world
 
 
 async def run_emulator(args: argparse.Namespace) -> int:
@@ -21,8 +21,12 @@ async def run_emulator(args: argparse.Namespace) -> int:
         control_token=args.control_token,
     )
     async with emu:
-        print(f"smartqq emulator listening on {emu.url} (control API {'on' if emu.control_enabled else 'off'})")
-        print("Point a client at it with Client(base_url=...) or keep real Hosts and redirect the connection.")
+        print(
+            f"smartqq emulator listening on {emu.url} (control API {'on' if emu.control_enabled else 'off'})"
+        )
+        print(
+            "Point a client at it with Client(base_url=...) or keep real Hosts and redirect the connection."
+        )
         print("Accounts:")
         for acc in world.accounts.values():
             flags = " (needs captcha)" if acc.needs_captcha else ""

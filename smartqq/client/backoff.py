@@ -8,7 +8,13 @@ __all__ = ["Backoff"]
 
 
 class Backoff:
-    def __init__(self, base: float = 0.5, cap: float = 30.0, factor: float = 2.0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        base: float = 0.5,
+        cap: float = 30.0,
+        factor: float = 2.0,
+        rng: random.Random | None = None,
+    ) -> None:
         if base <= 0 or cap < base or factor < 1:
             raise ValueError("need 0 < base <= cap and factor >= 1")
         self.base, self.cap, self.factor = base, cap, factor

@@ -27,10 +27,10 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from ..content import Content, Font, Segment
-from ..errors import (
+from smartqq.content import Content, Font, Segment
+from smartqq.errors import (
     APIError,
     ClientClosedError,
     ConnectError,
@@ -43,9 +43,9 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from ..events import (
-    DiscuMessage,
+from smartqq.events import (
     Disconnected,
+    DiscuMessage,
     Event,
     GroupMessage,
     KickMessage,
@@ -57,7 +57,7 @@ from ..events import (
     SessMessage,
     parse_poll,
 )
-from ..models import (
+from smartqq.models import (
     Discu,
     DiscuInfo,
     Friend,
@@ -77,13 +77,22 @@ from ..models import (
     parse_model,
     parse_models,
 )
-from ..protocol import endpoints as ep
-from ..protocol.flows import LoginFlow, NeedCaptcha, ShowQRCode, Wait, password_login_flow, qr_login_flow, relink_flow
-from ..protocol.http import CookieJar, HttpRequest, HttpResponse
-from ..protocol.parsers import parse_envelope, parse_send_response
-from ..protocol.profiles import profile_by_name
-from ..protocol.redact import register_secret
-from ..protocol.session import SessionState
+from smartqq.protocol import endpoints as ep
+from smartqq.protocol.flows import (
+    LoginFlow,
+    NeedCaptcha,
+    ShowQRCode,
+    Wait,
+    password_login_flow,
+    qr_login_flow,
+    relink_flow,
+)
+from smartqq.protocol.http import CookieJar, HttpRequest, HttpResponse
+from smartqq.protocol.parsers import parse_envelope, parse_send_response
+from smartqq.protocol.profiles import profile_by_name
+from smartqq.protocol.redact import register_secret
+from smartqq.protocol.session import SessionState
+
 from .backoff import Backoff
 from .contacts import Contacts
 from .dispatch import Dispatcher, ErrorHook, Handler
@@ -149,7 +158,9 @@ class Client:
         if qq is not None and (isinstance(qq, bool) or not isinstance(qq, int) or qq <= 0):
             raise UsageError("qq must be a positive int")
         if send_interval < 0 or poll_timeout <= 0 or event_buffer < 1:
-            raise UsageError("send_interval >= 0, poll_timeout > 0 and event_buffer >= 1 are required")
+            raise UsageError(
+                "send_interval >= 0, poll_timeout > 0 and event_buffer >= 1 are required"
+            )
         self.qq = qq
         self.__password = password
         if password:
@@ -184,7 +195,11 @@ class Client:
     # -- repr / properties ---------------------------------------------------------------
 
     def __repr__(self) -> str:
-        who = f"qq={self.state.qq}" if self.state else ("qq=" + str(self.qq) if self.qq else "QR login")
+        who = (
+            f"qq={self.state.qq}"
+            if self.state
+            else ("qq=" + str(self.qq) if self.qq else "QR login")
+        )
         return f"<smartqq.Client {who} profile={self.profile.name} logged_in={self.logged_in}>"
 
     @property
@@ -251,7 +266,9 @@ class Client:
             )
         else:
             log_login.info("QR login (%s)", self.profile.name)
-            flow = qr_login_flow(state, poll_interval=self.qr_poll_interval, max_refreshes=self.max_qr_refreshes)
+            flow = qr_login_flow(
+                state, poll_interval=self.qr_poll_interval, max_refreshes=self.max_qr_refreshes
+            )
         return await self._run_flow(flow, state)
 
     async def _resume(self, saved: SessionState) -> SessionState | None:
@@ -280,7 +297,9 @@ class Client:
             if saved.profile is self.profile and (self.qq is None or saved.qq == self.qq):
                 state = await self._resume(saved)
                 resumed = state is not None
-                log_login.info("saved session %s", "resumed" if resumed else "is stale; logging in again")
+                log_login.info(
+                    "saved session %s", "resumed" if resumed else "is stale; logging in again"
+                )
         if state is None:
             state = await self._full_login()
         self._adopt(state)
@@ -310,7 +329,9 @@ class Client:
             await self.login()
         if self._poll_task is None or self._poll_task.done():
             self._fatal = None
-            self._poll_task = asyncio.get_running_loop().create_task(self._poll_loop(), name="smartqq-poll")
+            self._poll_task = asyncio.get_running_loop().create_task(
+                self._poll_loop(), name="smartqq-poll"
+            )
             self.contacts.start()
 
     async def close(self) -> None:
@@ -380,30 +401,41 @@ class Client:
 
         return deco
 
-    def add_handler(self, event_type: type[Event], callback: Handler, filter: Callable[[Any], bool] | None = None) -> None:
+    def add_handler(
+        self,
+        event_type: type[Event],
+        callback: Handler,
+        filter: Callable[[Any], bool] | None = None,
+    ) -> None:
         self._dispatcher.register(event_type, callback, filter)
 
     def remove_handler(self, callback: Handler) -> None:
         self._dispatcher.remove(callback)
 
     async def wait_for(
-        self, event_type: type[E], *, check: Callable[[E], bool] | None = None, timeout: float | None = None
+        self,
+        event_type: type[E],
+        *,
+        check: Callable[[E], bool] | None = None,
+        timeout: float | None = None,
     ) -> E:
         """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after ``timeout``."""
         return await self._dispatcher.wait_for(event_type, check, timeout)
 
-    async def events(self, event_type: type[E] = Event, *, buffer: int | None = None) -> AsyncIterator[E]:  # type: ignore[assignment]
+    async def events(
+        self, event_type: type[E] | None = None, *, buffer: int | None = None
+    ) -> AsyncIterator[E]:
         """Iterate events as they arrive (bounded buffer; the oldest is dropped when full)."""
-        stream = self._dispatcher.stream(event_type, buffer or self.event_buffer)
+        stream = self._dispatcher.stream(event_type or Event, buffer or self.event_buffer)
         try:
             async for event in stream:
-                yield event  # type: ignore[misc]
+                yield cast(E, event)
         finally:
             stream.close()
 
     def feed_raw_event(self, element: dict[str, Any]) -> Event:
         """Dispatch one raw ``{"poll_type":…,"value":…}`` element (tests, replays)."""
-        from ..events import parse_event
+        from smartqq.events import parse_event
 
         event = parse_event(element)
         self._dispatch(event)
@@ -490,7 +522,9 @@ class Client:
                         return
                 elif outcome is PollOutcome.UNKNOWN:
                     unknown += 1
-                    log_poll.warning("unknown poll retcode %d (%d in a row)", result.retcode, unknown)
+                    log_poll.warning(
+                        "unknown poll retcode %d (%d in a row)", result.retcode, unknown
+                    )
                     if unknown > _UNKNOWN_LIMIT:
                         unknown = 0
                         if not await self._recover(result.retcode, relink_first=True):
@@ -545,7 +579,9 @@ class Client:
             except (APIError, ProtocolError, HTTPStatusError, TransportError) as exc:
                 log_poll.info("relink failed (%s); logging in again", type(exc).__name__)
         if not can_relogin:
-            self._fatal = SessionExpiredError(retcode, "poll2", "session ended and auto_relogin is off")
+            self._fatal = SessionExpiredError(
+                retcode, "poll2", "session ended and auto_relogin is off"
+            )
             return False
         await self._relogin(retcode)
         return True
@@ -582,7 +618,9 @@ class Client:
         if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
             raise UsageError(f"{kind} target must be a positive int uin, not {target!r}")
         body = Content.coerce(content)
-        if not body.segments or (not body.text.strip() and not any(not hasattr(s, "text") for s in body.segments)):
+        if not body.segments or (
+            not body.text.strip() and not any(not hasattr(s, "text") for s in body.segments)
+        ):
             raise UsageError("refusing to send an empty message")
         msg_ids: list[int] = []
         codes: list[int] = []
@@ -598,7 +636,9 @@ class Client:
             try:
                 outcome = parse_send_response(resp.body, req.endpoint)
             except SessionExpiredError:
-                log_send.warning("%s answered a dead-session code; the poll loop will recover", req.endpoint)
+                log_send.warning(
+                    "%s answered a dead-session code; the poll loop will recover", req.endpoint
+                )
                 raise
             msg_ids.append(msg_id)
             codes.append(outcome.retcode)
@@ -607,7 +647,9 @@ class Client:
                 uncertain = True
                 log_send.warning("%s to %d answered 1202: delivery uncertain", kind, target)
         status = SendStatus.UNCERTAIN if uncertain else SendStatus.SENT
-        return SendResult(kind=kind, target=target, msg_ids=tuple(msg_ids), status=status, retcodes=tuple(codes))
+        return SendResult(
+            kind=kind, target=target, msg_ids=tuple(msg_ids), status=status, retcodes=tuple(codes)
+        )
 
     async def _send_once(self, req: HttpRequest) -> HttpResponse:
         """Retry only connections that failed before the request was written."""
@@ -621,7 +663,11 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def send_buddy_msg(
-        self, uin: int, content: str | Content | Segment | Sequence[str | Segment], *, font: Font | None = None
+        self,
+        uin: int,
+        content: str | Content | Segment | Sequence[str | Segment],
+        *,
+        font: Font | None = None,
     ) -> SendResult:
         """Send to a friend by uin. Long content is split; see :class:`SendResult`."""
         await self.contacts.require("buddy", uin)
@@ -631,20 +677,32 @@ class Client:
         )
 
     async def send_qun_msg(
-        self, gid: int, content: str | Content | Segment | Sequence[str | Segment], *, font: Font | None = None
+        self,
+        gid: int,
+        content: str | Content | Segment | Sequence[str | Segment],
+        *,
+        font: Font | None = None,
     ) -> SendResult:
         """Send to a group by its ``gid``."""
         await self.contacts.require("group", gid)
         face = self.contacts.self_face
-        return await self._send_parts("group", gid, content, font, lambda s, c, m: ep.send_qun_msg2(s, gid, c, m, face))
+        return await self._send_parts(
+            "group", gid, content, font, lambda s, c, m: ep.send_qun_msg2(s, gid, c, m, face)
+        )
 
     async def send_discu_msg(
-        self, did: int, content: str | Content | Segment | Sequence[str | Segment], *, font: Font | None = None
+        self,
+        did: int,
+        content: str | Content | Segment | Sequence[str | Segment],
+        *,
+        font: Font | None = None,
     ) -> SendResult:
         """Send to a discussion by its ``did``."""
         await self.contacts.require("discu", did)
         face = self.contacts.self_face
-        return await self._send_parts("discu", did, content, font, lambda s, c, m: ep.send_discu_msg2(s, did, c, m, face))
+        return await self._send_parts(
+            "discu", did, content, font, lambda s, c, m: ep.send_discu_msg2(s, did, c, m, face)
+        )
 
     async def send_sess_msg(
         self,
@@ -660,7 +718,11 @@ class Client:
         sig = await self._call(ep.get_c2cmsg_sig2(state, group_id, uin, service_type))
         group_sig = str(sig.get("value", "")) if isinstance(sig, dict) else ""
         return await self._send_parts(
-            "sess", uin, content, font, lambda s, c, m: ep.send_sess_msg2(s, uin, group_sig, service_type, c, m)
+            "sess",
+            uin,
+            content,
+            font,
+            lambda s, c, m: ep.send_sess_msg2(s, uin, group_sig, service_type, c, m),
         )
 
     async def reply_to(
@@ -677,7 +739,11 @@ class Client:
             return await self.send_discu_msg(event.did or event.from_uin, content, font=font)
         if isinstance(event, SessMessage):
             return await self.send_sess_msg(
-                event.from_uin, content, group_id=event.id, service_type=event.service_type, font=font
+                event.from_uin,
+                content,
+                group_id=event.id,
+                service_type=event.service_type,
+                font=font,
             )
         return await self.send_buddy_msg(event.from_uin, content, font=font)
 
@@ -700,13 +766,17 @@ class Client:
     async def get_group_info(self, group: Group | int) -> GroupInfo:
         """Members and cards of a group (a :class:`Group`, or its ``code``)."""
         code = group.code if isinstance(group, Group) else group
-        return parse_group_info(await self._call(ep.get_group_info_ext2(self._require_state(), code)))
+        return parse_group_info(
+            await self._call(ep.get_group_info_ext2(self._require_state(), code))
+        )
 
     async def get_discu_info(self, did: int) -> DiscuInfo:
         return parse_discu_info(await self._call(ep.get_discu_info(self._require_state(), did)))
 
     async def get_self_info(self) -> SelfInfo:
-        return parse_model(SelfInfo, await self._call(ep.get_self_info2(self._require_state())), "get_self_info2")
+        return parse_model(
+            SelfInfo, await self._call(ep.get_self_info2(self._require_state())), "get_self_info2"
+        )
 
     async def get_online_buddies(self) -> list[OnlineBuddy]:
         data = await self._call(ep.get_online_buddies2(self._require_state()))
@@ -724,7 +794,9 @@ class Client:
         data = await self._call(ep.get_single_long_nick2(self._require_state(), uin))
         if isinstance(data, list) and data and isinstance(data[0], dict):
             return str(data[0].get("lnick", ""))
-        raise ProtocolError("get_single_long_nick2 result is not a list of objects", repr(data)[:80])
+        raise ProtocolError(
+            "get_single_long_nick2 result is not a list of objects", repr(data)[:80]
+        )
 
     async def get_qq_number(self, uin: int) -> int:
         """The real QQ number behind a uin (Tencent disabled this in April 2017)."""

@@ -11,9 +11,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import SmartQQError, UsageError
-from ..events import DiscuMessage, GroupMessage, MessageEvent
-from ..models import Discu, DiscuInfo, Friend, Group, GroupInfo
+from smartqq.errors import SmartQQError, UsageError
+from smartqq.events import DiscuMessage, GroupMessage, MessageEvent
+from smartqq.models import Discu, DiscuInfo, Friend, Group, GroupInfo
 
 if TYPE_CHECKING:
     from .client import Client
@@ -43,10 +43,16 @@ class Contacts:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if not force and self.loaded_at is not None and time.monotonic() - self.loaded_at < _DEBOUNCE:
+            if (
+                not force
+                and self.loaded_at is not None
+                and time.monotonic() - self.loaded_at < _DEBOUNCE
+            ):
                 return
             c = self._client
-            friends, groups, discus = await asyncio.gather(c.get_friends(), c.get_groups(), c.get_discus())
+            friends, groups, discus = await asyncio.gather(
+                c.get_friends(), c.get_groups(), c.get_discus()
+            )
             self.friends = {f.uin: f for f in friends}
             self.groups = {g.gid: g for g in groups}
             self.discus = {d.did: d for d in discus}
@@ -66,7 +72,9 @@ class Contacts:
 
     def start(self) -> None:
         if self.refresh_interval and (self._task is None or self._task.done()):
-            self._task = asyncio.get_running_loop().create_task(self._periodic(), name="smartqq-contacts")
+            self._task = asyncio.get_running_loop().create_task(
+                self._periodic(), name="smartqq-contacts"
+            )
 
     async def stop(self) -> None:
         task, self._task = self._task, None

@@ -21,14 +21,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, get_type_hints
 
-from ..errors import UsageError
-from ..events import Event
+from smartqq.errors import UsageError
+from smartqq.events import Event
 
 __all__ = ["Dispatcher", "ErrorHook", "Handler"]
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any], Awaitable[None]]
+Handler = Callable[[Any], Awaitable[None] | None]
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 
 
@@ -74,16 +74,21 @@ class Dispatcher:
     def __init__(self, owner: Any, error_hook: ErrorHook | None = None) -> None:
         self._owner = owner
         self._handlers: list[_Registration] = []
-        self._waiters: list[tuple[type[Event], Callable[[Any], bool] | None, asyncio.Future[Any]]] = []
+        self._waiters: list[
+            tuple[type[Event], Callable[[Any], bool] | None, asyncio.Future[Any]]
+        ] = []
         self._streams: set[EventStream] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
 
     def register(
-        self, event_type: type[Event] | None, callback: Handler, filter: Callable[[Any], bool] | None = None
+        self,
+        event_type: type[Event] | None,
+        callback: Handler,
+        filter: Callable[[Any], bool] | None = None,
     ) -> Handler:
-        if not inspect.iscoroutinefunction(callback):
-            raise UsageError(f"handler {getattr(callback, '__name__', callback)!r} must be an async function")
+        if not callable(callback):
+            raise UsageError(f"handler {callback!r} is not callable")
         if event_type is None:
             event_type = _annotated_type(callback)
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
@@ -99,9 +104,13 @@ class Dispatcher:
         event.bind(self._owner)
         started = 0
         for reg in self._handlers:
-            if isinstance(event, reg.event_type) and (reg.filter is None or _safe_filter(reg.filter, event)):
+            if isinstance(event, reg.event_type) and (
+                reg.filter is None or _safe_filter(reg.filter, event)
+            ):
                 name = f"smartqq-handler:{getattr(reg.callback, '__qualname__', 'handler')}"
-                task = asyncio.get_running_loop().create_task(self._run(reg.callback, event), name=name)
+                task = asyncio.get_running_loop().create_task(
+                    self._run(reg.callback, event), name=name
+                )
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
                 started += 1
@@ -119,7 +128,9 @@ class Dispatcher:
 
     async def _run(self, callback: Handler, event: Event) -> None:
         try:
-            await callback(event)
+            result: Any = callback(event)
+            if inspect.isawaitable(result):
+                await result
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -142,7 +153,10 @@ class Dispatcher:
             log.exception("the error hook itself failed")
 
     async def wait_for(
-        self, event_type: type[E], check: Callable[[E], bool] | None = None, timeout: float | None = None
+        self,
+        event_type: type[E],
+        check: Callable[[E], bool] | None = None,
+        timeout: float | None = None,
     ) -> E:
         fut: asyncio.Future[E] = asyncio.get_running_loop().create_future()
         self._waiters.append((event_type, check, fut))
@@ -190,5 +204,3 @@ def _annotated_type(callback: Handler) -> type[Event]:
     if not (isinstance(ann, type) and issubclass(ann, Event)):
         raise UsageError(f"the first parameter is annotated {ann!r}, not an Event class")
     return ann
-
-

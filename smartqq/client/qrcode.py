@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._png import PNGError, decode_luminance
+from smartqq._png import PNGError, decode_luminance
 
 __all__ = ["QRCode"]
 
@@ -41,7 +41,9 @@ class QRCode:
             y = top + my * size + size // 2
             grid.append(
                 [
-                    0 <= y < len(dark) and 0 <= (x := left + mx * size + size // 2) < len(dark[0]) and dark[y][x]
+                    0 <= y < len(dark)
+                    and 0 <= (x := left + mx * size + size // 2) < len(dark[0])
+                    and dark[y][x]
                     for mx in range(-border, count + border)
                 ]
             )
@@ -58,7 +60,8 @@ class QRCode:
         for y in range(0, len(grid), 2):
             lines.append(
                 "".join(
-                    chars[(grid[y][x] == invert, grid[y + 1][x] == invert)] for x in range(len(grid[y]))
+                    chars[(grid[y][x] == invert, grid[y + 1][x] == invert)]
+                    for x in range(len(grid[y]))
                 )
             )
         return "\n".join(lines)

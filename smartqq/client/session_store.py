@@ -7,8 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import SessionFileError
-from ..protocol.session import SessionState
+from smartqq.errors import SessionFileError
+from smartqq.protocol.session import SessionState
 
 __all__ = ["load_session", "save_session"]
 
@@ -36,11 +36,15 @@ def load_session(path: str | os.PathLike[str]) -> SessionState:
     except OSError as exc:
         raise SessionFileError(f"cannot read session file {p}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SessionFileError(f"session file {p} is readable by others (mode {stat.filemode(mode)}); chmod 600 it")
+        raise SessionFileError(
+            f"session file {p} is readable by others (mode {stat.filemode(mode)}); chmod 600 it"
+        )
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
-            raise SessionFileError(f"session file {p} has unsupported version {data.get('version')!r}")
+            raise SessionFileError(
+                f"session file {p} has unsupported version {data.get('version')!r}"
+            )
         return SessionState.from_dict(data["session"])
     except SessionFileError:
         raise

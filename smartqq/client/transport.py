@@ -10,16 +10,15 @@ aiohttp and timeout errors become :mod:`smartqq.errors` here and nowhere else.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
 
-from ..errors import ConnectError, NetworkError, RequestTimeout
-from ..protocol.http import CookieJar, HttpRequest, HttpResponse
-from ..protocol.redact import redact
+from smartqq.errors import ConnectError, NetworkError, RequestTimeout
+from smartqq.protocol.http import CookieJar, HttpRequest, HttpResponse
+from smartqq.protocol.redact import redact
 
 __all__ = ["AiohttpTransport"]
 
@@ -52,7 +51,9 @@ class AiohttpTransport:
         target = self.base_url.with_path(real.path).with_query(real.query)
         return target, headers
 
-    async def send(self, req: HttpRequest, jar: CookieJar, timeout: float | None = None) -> HttpResponse:
+    async def send(
+        self, req: HttpRequest, jar: CookieJar, timeout: float | None = None
+    ) -> HttpResponse:
         url, headers = self._target(req)
         cookie = jar.header_for(req.url)
         if cookie:
@@ -77,8 +78,10 @@ class AiohttpTransport:
                 log.debug("%s -> %s (%d bytes)", req.endpoint, resp.status, len(body))
                 return HttpResponse(resp.status, body, tuple(resp.headers.items()), req.url)
         except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(f"cannot connect for {req.endpoint}: {exc.os_error.strerror or exc}") from exc
-        except (asyncio.TimeoutError, TimeoutError) as exc:
+            raise ConnectError(
+                f"cannot connect for {req.endpoint}: {exc.os_error.strerror or exc}"
+            ) from exc
+        except TimeoutError as exc:
             raise RequestTimeout(f"{req.endpoint} timed out after {limit:.0f}s") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"{req.endpoint} failed: {type(exc).__name__}") from exc

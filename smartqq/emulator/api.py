@@ -7,16 +7,16 @@ from typing import Any
 
 from aiohttp import web
 
-from ..protocol.hashing import friend_hash, friend_hash_password_error, friend_hash_quicksort
+from smartqq.protocol.hashing import friend_hash, friend_hash_password_error, friend_hash_quicksort
+
 from .state import Service, Session
-from .web import form_r, int_param, jsonr
+from .web import form_r, int_param, jsonr, service
 
 __all__ = ["routes"]
 
 
 def _svc(request: web.Request) -> Service:
-    svc: Service = request.app["service"]
-    return svc
+    return service(request)
 
 
 async def _session(request: web.Request) -> tuple[Service, Session | None, dict[str, Any] | None]:
@@ -102,7 +102,12 @@ async def get_group_name_list_mask2(request: web.Request) -> web.Response:
             "result": {
                 "gmasklist": [],
                 "gnamelist": [
-                    {"flag": 16777217, "name": g.name, "gid": s.handle("group", g.code), "code": g.code}
+                    {
+                        "flag": 16777217,
+                        "name": g.name,
+                        "gid": s.handle("group", g.code),
+                        "code": g.code,
+                    }
                     for g in groups
                 ],
                 "gmarklist": [],
@@ -119,7 +124,10 @@ async def get_discus_list(request: web.Request) -> web.Response:
         {
             "retcode": 0,
             "result": {
-                "dnamelist": [{"name": d.name, "did": s.handle("discu", d.id)} for d in svc.world.discussions_of(s.qq)]
+                "dnamelist": [
+                    {"name": d.name, "did": s.handle("discu", d.id)}
+                    for d in svc.world.discussions_of(s.qq)
+                ]
             },
         }
     )
@@ -186,7 +194,12 @@ async def get_single_long_nick2(request: web.Request) -> web.Response:
     qq = _target(s, request)
     if qq is None:
         return jsonr({"retcode": 100001, "errmsg": "error"})
-    return jsonr({"retcode": 0, "result": [{"uin": s.handle("qq", qq), "lnick": svc.world.accounts[qq].lnick}]})
+    return jsonr(
+        {
+            "retcode": 0,
+            "result": [{"uin": s.handle("qq", qq), "lnick": svc.world.accounts[qq].lnick}],
+        }
+    )
 
 
 async def get_friend_uin2(request: web.Request) -> web.Response:
@@ -232,8 +245,14 @@ async def get_group_info_ext2(request: web.Request) -> web.Response:
                     "option": 2,
                 },
                 "minfo": [
-                    {"nick": accounts[m].nick, "province": "", "gender": accounts[m].gender, "uin": s.handle("qq", m),
-                     "country": "", "city": ""}
+                    {
+                        "nick": accounts[m].nick,
+                        "province": "",
+                        "gender": accounts[m].gender,
+                        "uin": s.handle("qq", m),
+                        "country": "",
+                        "city": "",
+                    }
                     for m in g.members
                 ],
                 "stats": [
@@ -242,14 +261,20 @@ async def get_group_info_ext2(request: web.Request) -> web.Response:
                     if svc.live(m) is not None
                 ],
                 "cards": [{"muin": s.handle("qq", m), "card": c} for m, c in g.cards.items()],
-                "vipinfo": [{"vip_level": 0, "u": s.handle("qq", m), "is_vip": 0} for m in g.members],
+                "vipinfo": [
+                    {"vip_level": 0, "u": s.handle("qq", m), "is_vip": 0} for m in g.members
+                ],
             },
         }
     )
 
 
 async def get_msg_tip(request: web.Request) -> web.Response:
-    return web.Response(text='{"retcode":0,"result":{"success":0}}', content_type="application/json", charset="utf-8")
+    return web.Response(
+        text='{"retcode":0,"result":{"success":0}}',
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def routes() -> list[web.RouteDef]:

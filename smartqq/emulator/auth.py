@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ..protocol.hashing import hash33, password_hash
+from smartqq.protocol.hashing import hash33, password_hash
+
 from .images import CAPTCHA_ALPHABET, captcha_png, qr_png
 from .state import QRTicket, Service
-from .web import add_cookie, int_param, js, param
+from .web import add_cookie, int_param, js, param, service
 
 __all__ = ["routes"]
 
@@ -33,8 +34,7 @@ g_s_url=encodeURIComponent("{s_url}");
 
 
 def _svc(request: web.Request) -> Service:
-    svc: Service = request.app["service"]
-    return svc
+    return service(request)
 
 
 def _ptuicb(code: int, url: str, message: str, nick: str, sub: int = 0) -> str:
@@ -47,7 +47,9 @@ async def login_page(request: web.Request) -> web.Response:
     appid = param(request, "appid", "501004106")
     sig = secrets.token_urlsafe(48).replace("-", "*").replace("_", "-")
     page = LOGIN_PAGE.format(
-        appid=appid, style=param(request, "style", "16"), sig=sig,
+        appid=appid,
+        style=param(request, "style", "16"),
+        sig=sig,
         s_url=param(request, "s_url", "http://w.qq.com/proxy.html"),
     )
     resp = web.Response(text=page, content_type="text/html", charset="utf-8")
@@ -159,7 +161,11 @@ async def ptqrlogin(request: web.Request) -> web.Response:
     if ticket.done or time.time() - ticket.created > cfg.qr_lifetime:
         return js(_ptuicb(65, "", f"二维码已失效。({n})", ""))
     ticket.checks += 1
-    if ticket.confirmed_qq is None and cfg.qr_confirm_after is not None and ticket.checks > cfg.qr_confirm_after:
+    if (
+        ticket.confirmed_qq is None
+        and cfg.qr_confirm_after is not None
+        and ticket.checks > cfg.qr_confirm_after
+    ):
         ticket.confirmed_qq = cfg.qr_account or next(iter(svc.world.accounts))
     if ticket.confirmed_qq is None:
         if cfg.qr_confirm_after is not None and ticket.checks > max(1, cfg.qr_confirm_after // 2):
@@ -211,7 +217,9 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def proxy_page(request: web.Request) -> web.Response:
-    return web.Response(text="<html><body>proxy</body></html>", content_type="text/html", charset="utf-8")
+    return web.Response(
+        text="<html><body>proxy</body></html>", content_type="text/html", charset="utf-8"
+    )
 
 
 def routes() -> list[web.RouteDef]:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from .state import Service, Session
-from .web import form_r, int_param, jsonr
+from .web import form_r, int_param, jsonr, service
 
 __all__ = ["routes"]
 
@@ -19,8 +19,7 @@ STATUSES = (*ONLINE, "hidden", "offline")
 
 
 def _svc(request: web.Request) -> Service:
-    svc: Service = request.app["service"]
-    return svc
+    return service(request)
 
 
 def _cookie_qq(svc: Service, request: web.Request) -> int | None:
@@ -34,7 +33,7 @@ def _session(svc: Service, r: dict[str, Any] | None, fields: dict[str, str]) -> 
 
 async def login2(request: web.Request) -> web.Response:
     svc = _svc(request)
-    r, fields = await form_r(request)
+    r, _fields = await form_r(request)
     if r is None:
         return jsonr({"retcode": 100006, "errmsg": "bad r"})
     qq = _cookie_qq(svc, request)
@@ -54,7 +53,9 @@ async def login2(request: web.Request) -> web.Response:
         if ptwebqq not in known:
             return jsonr({"retcode": 100001, "errmsg": "ptwebqq"})
         profile = "webqq3" if "passwd_sig" in r else "smartqq"
-        s, _old = svc.open_session(qq, str(r.get("clientid", "")), ptwebqq or (expected or ""), profile)
+        s, _old = svc.open_session(
+            qq, str(r.get("clientid", "")), ptwebqq or (expected or ""), profile
+        )
         status = str(r.get("status") or "online")
         s.status = status if status in STATUSES else "online"
     host = request.transport.get_extra_info("peername") if request.transport else None
@@ -79,7 +80,11 @@ async def login2(request: web.Request) -> web.Response:
 def _idle(svc: Service) -> web.Response:
     form = svc.config.idle
     if form == "504":
-        return web.Response(status=504, text="<html><body>504 Gateway Time-out</body></html>", content_type="text/html")
+        return web.Response(
+            status=504,
+            text="<html><body>504 Gateway Time-out</body></html>",
+            content_type="text/html",
+        )
     if form == "errmsg":
         return jsonr({"errmsg": "error!!!", "retcode": 0})
     return jsonr({"retcode": 102, "errmsg": ""})
@@ -185,13 +190,21 @@ async def _send(request: web.Request, kind: str) -> web.Response:
     handle = int_param(r.get(key))
     target: int | None = None
     if handle is not None:
-        target = s.resolve(handle, {"buddy": "qq", "sess": "qq", "group": "group", "discu": "discu"}[kind])
+        target = s.resolve(
+            handle, {"buddy": "qq", "sess": "qq", "group": "group", "discu": "discu"}[kind]
+        )
     world = svc.world
     sender = s.qq
     if target is None or (
         (kind == "buddy" and target not in world.account(sender).friends)
-        or (kind == "group" and (target not in world.groups or sender not in world.groups[target].members))
-        or (kind == "discu" and (target not in world.discussions or sender not in world.discussions[target].members))
+        or (
+            kind == "group"
+            and (target not in world.groups or sender not in world.groups[target].members)
+        )
+        or (
+            kind == "discu"
+            and (target not in world.discussions or sender not in world.discussions[target].members)
+        )
     ):
         return jsonr({"retcode": 100001, "errmsg": "error!!!"})
     limited = _rate_limited(svc, s)
@@ -216,7 +229,9 @@ async def _send(request: web.Request, kind: str) -> web.Response:
         "t": time.time(),
     }
     svc.sent.append(record)
-    svc.replies.append({"path": request.path, "to": target, "text": record["text"], "t": record["t"]})
+    svc.replies.append(
+        {"path": request.path, "to": target, "text": record["text"], "t": record["t"]}
+    )
     if limited:
         return jsonr({"errmsg": "error!!!", "retcode": 1202})
     return _send_ok(svc)
@@ -261,7 +276,9 @@ async def get_online_buddies2(request: web.Request) -> web.Response:
         live = svc.live(qq)
         status = live.status if live else acc.status
         if status in ONLINE:
-            out.append({"uin": s.handle("qq", qq), "status": status, "client_type": 41 if live else 1})
+            out.append(
+                {"uin": s.handle("qq", qq), "status": status, "client_type": 41 if live else 1}
+            )
     return jsonr({"retcode": 0, "result": out})
 
 
@@ -269,7 +286,9 @@ async def get_recent_list2(request: web.Request) -> web.Response:
     svc, s = await _query_session(request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
-    out: list[dict[str, int]] = [{"uin": s.handle("qq", q), "type": 0} for q in svc.world.account(s.qq).friends]
+    out: list[dict[str, int]] = [
+        {"uin": s.handle("qq", q), "type": 0} for q in svc.world.account(s.qq).friends
+    ]
     out += [{"uin": s.handle("group", g.code), "type": 1} for g in svc.world.groups_of(s.qq)]
     out += [{"uin": s.handle("discu", d.id), "type": 2} for d in svc.world.discussions_of(s.qq)]
     return jsonr({"retcode": 0, "result": out})
@@ -294,7 +313,10 @@ async def get_discu_info(request: web.Request) -> web.Response:
                     "discu_owner": s.handle("qq", d.owner),
                     "mem_list": [{"mem_uin": s.handle("qq", m), "ruin": m} for m in d.members],
                 },
-                "mem_info": [{"uin": s.handle("qq", m), "nick": svc.world.accounts[m].nick} for m in d.members],
+                "mem_info": [
+                    {"uin": s.handle("qq", m), "nick": svc.world.accounts[m].nick}
+                    for m in d.members
+                ],
                 "mem_status": [
                     {"uin": s.handle("qq", m), "status": live.status, "client_type": 41}
                     for m in d.members
@@ -329,11 +351,13 @@ async def get_c2cmsg_sig2(request: web.Request) -> web.Response:
     svc, s = await _query_session(request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
-    return jsonr({"retcode": 0, "result": {"type": 0, "value": svc.token_hex(32), "flags": {"text": 1}}})
+    return jsonr(
+        {"retcode": 0, "result": {"type": 0, "value": svc.token_hex(32), "flags": {"text": 1}}}
+    )
 
 
 async def notify_call(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+    _, s = await _query_session(request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
     return jsonr({"retcode": 0, "result": "ok"})
@@ -356,5 +380,3 @@ def routes() -> list[web.RouteDef]:
         web.get("/channel/shake2", notify_call),
         web.get("/channel/input_notify2", notify_call),
     ]
-
-

@@ -20,7 +20,7 @@ from . import api, auth, channel
 from .faults import Fault, FaultSet
 from .state import Config, Service
 from .users import WorldUser
-from .web import jsonr
+from .web import SERVICE, jsonr
 from .world import World, WorldError, demo_world
 
 __all__ = ["Emulator"]
@@ -43,7 +43,9 @@ class Emulator:
     fields (``hold``, ``idle``, ``max_batch``, ``qr_confirm_after`` …).
     """
 
-    def __init__(self, world: World | None = None, host: str = "127.0.0.1", port: int = 0, **config: Any) -> None:
+    def __init__(
+        self, world: World | None = None, host: str = "127.0.0.1", port: int = 0, **config: Any
+    ) -> None:
         self.world = world if world is not None else demo_world()
         self.config = Config(**config)
         self.host = host
@@ -58,7 +60,7 @@ class Emulator:
 
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024 * 1024)
-        app["service"] = self.service
+        app[SERVICE] = self.service
         app.add_routes(auth.routes() + channel.routes() + api.routes())
         if self.control_enabled:
             app.add_routes(
@@ -77,13 +79,15 @@ class Emulator:
         return _is_loopback(self.host) or bool(self.config.control_token)
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        self._site = web.TCPSite(self._runner, self.host, self.port)
         await self._site.start()
-        server = self._site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        sockets: Any = getattr(self._site._server, "sockets", None)
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
 
     async def close(self) -> None:
         for s in list(self.service.sessions.values()):
@@ -110,8 +114,15 @@ class Emulator:
         self.world.account(qq)
         return WorldUser(self.service, qq)
 
-    def inject(self, kind: str, sender: int | None = None, to: int | None = None, text: str = "",
-               token: str | None = None, content: list[Any] | None = None) -> int:
+    def inject(
+        self,
+        kind: str,
+        sender: int | None = None,
+        to: int | None = None,
+        text: str = "",
+        token: str | None = None,
+        content: list[Any] | None = None,
+    ) -> int:
         """Queue one message from a world account; returns how many sessions got it."""
         return self.service.inject(kind, sender, to, text, token, content)
 
@@ -195,9 +206,15 @@ class Emulator:
                 request.transport.close()
             raise asyncio.CancelledError
         if rule.action == "status":
-            return web.Response(status=int(rule.value), text=f"<html>{int(rule.value)}</html>", content_type="text/html")
+            return web.Response(
+                status=int(rule.value),
+                text=f"<html>{int(rule.value)}</html>",
+                content_type="text/html",
+            )
         if rule.action == "malformed":
-            return web.Response(text='{"retcode":0,"result":[{"poll_type":', content_type="application/json")
+            return web.Response(
+                text='{"retcode":0,"result":[{"poll_type":', content_type="application/json"
+            )
         return jsonr({"retcode": int(rule.value), "errmsg": "error!!!"})
 
     # -- control API -------------------------------------------------------------------
@@ -258,5 +275,3 @@ class Emulator:
         except ValueError:
             raise web.HTTPBadRequest(text="qq must be a number") from None
         return jsonr({"qq": qq, "code": self.captcha_code(qq)})
-
-

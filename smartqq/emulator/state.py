@@ -157,7 +157,9 @@ class Service:
 
     # -- sessions ----------------------------------------------------------------------
 
-    def open_session(self, qq: int, clientid: str, ptwebqq: str, profile: str) -> tuple[Session, Session | None]:
+    def open_session(
+        self, qq: int, clientid: str, ptwebqq: str, profile: str
+    ) -> tuple[Session, Session | None]:
         old = self.by_qq.get(qq)
         vf = self.pending_vfwebqq.pop(qq, None) or secrets.token_hex(40)
         sid = (
@@ -168,7 +170,11 @@ class Service:
         )
         now = time.time()
         s = Session(qq, sid, clientid, vf, ptwebqq, profile, now, last_rotation=now)
-        s.status = self.world.account(qq).status if self.world.account(qq).status != "offline" else "online"
+        s.status = (
+            self.world.account(qq).status
+            if self.world.account(qq).status != "offline"
+            else "online"
+        )
         self.sessions[sid] = s
         self.by_qq[qq] = s
         self.queues.setdefault(qq, deque())
@@ -237,7 +243,9 @@ class Service:
         font = font or ["font", {"size": 10, "color": "000000", "style": [0, 0, 0], "name": "宋体"}]
         return [font, *body]
 
-    def deliver_buddy(self, sender: int, to: int, content: list[Any], token: str | None = None) -> bool:
+    def deliver_buddy(
+        self, sender: int, to: int, content: list[Any], token: str | None = None
+    ) -> bool:
         if self.live(to) is None:
             return False
         wire = self.content_wire(content)
@@ -255,7 +263,9 @@ class Service:
 
         return self.push(to, PendingEvent("message", build, token))
 
-    def deliver_group(self, sender: int, code: int, content: list[Any], token: str | None = None) -> int:
+    def deliver_group(
+        self, sender: int, code: int, content: list[Any], token: str | None = None
+    ) -> int:
         group = self.world.groups[code]
         wire = self.content_wire(content)
         msg_id, now = self.next_msg_id(), int(time.time())
@@ -280,7 +290,9 @@ class Service:
             count += self.push(member, PendingEvent("group_message", build, token))
         return count
 
-    def deliver_discu(self, sender: int, did: int, content: list[Any], token: str | None = None) -> int:
+    def deliver_discu(
+        self, sender: int, did: int, content: list[Any], token: str | None = None
+    ) -> int:
         disc = self.world.discussions[did]
         wire = self.content_wire(content)
         msg_id, now = self.next_msg_id(), int(time.time())
@@ -312,7 +324,11 @@ class Service:
                 friend,
                 PendingEvent(
                     "buddies_status_change",
-                    lambda s, qq=qq: {"uin": s.handle("qq", qq), "status": status, "client_type": client_type},
+                    lambda s, qq=qq: {
+                        "uin": s.handle("qq", qq),
+                        "status": status,
+                        "client_type": client_type,
+                    },
                 ),
             )
 
@@ -323,7 +339,12 @@ class Service:
         self.end_session(s)
 
     def inject(
-        self, kind: str, sender: int | None, to: int | None, text: str, token: str | None,
+        self,
+        kind: str,
+        sender: int | None,
+        to: int | None,
+        text: str,
+        token: str | None,
         content: list[Any] | None = None,
     ) -> int:
         return inject(self, kind, sender, to, text, token, content)
@@ -361,7 +382,9 @@ def inject(
     svc.injected.append({"token": token, "t": time.time(), "kind": kind, "from": qq})
     if kind == "buddy":
         friends = svc.world.account(qq).friends
-        target = to if to is not None else next((f for f in friends if svc.live(f) is not None), None)
+        target = (
+            to if to is not None else next((f for f in friends if svc.live(f) is not None), None)
+        )
         if target is None or target not in friends:
             raise ValueError(f"{qq} has no friend {to} to message")
         return int(svc.deliver_buddy(qq, target, body, token))
@@ -378,4 +401,3 @@ def inject(
             raise ValueError(f"{qq} is not in discussion {to}")
         return svc.deliver_discu(qq, disc.id, body, token)
     raise ValueError(f"unknown message kind {kind!r}")
-

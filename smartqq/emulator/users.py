@@ -28,7 +28,9 @@ class WorldUser:
         code = self._svc.world.find_group(group).code
         return self._svc.inject("group", self.qq, code, "", token, _wire(text))
 
-    def send_discu(self, discussion: int | str, text: str | list[Any], token: str | None = None) -> int:
+    def send_discu(
+        self, discussion: int | str, text: str | list[Any], token: str | None = None
+    ) -> int:
         did = self._svc.world.find_discussion(discussion).id
         return self._svc.inject("discu", self.qq, did, "", token, _wire(text))
 
@@ -42,5 +44,8 @@ class WorldUser:
         self._svc.world.unfriend(self.qq, other)
         me = self.qq
         self._svc.push(
-            other, PendingEvent("buddylist_change", lambda s: {"removed_friends": [{"uin": s.handle("qq", me)}]})
+            other,
+            PendingEvent(
+                "buddylist_change", lambda s: {"removed_friends": [{"uin": s.handle("qq", me)}]}
+            ),
         )

@@ -7,7 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["add_cookie", "form_r", "js", "jsonr", "param"]
+from .state import Service
+
+__all__ = ["SERVICE", "add_cookie", "form_r", "int_param", "js", "jsonr", "param", "service"]
+
+SERVICE = web.AppKey("service", Service)
+
+
+def service(request: web.Request) -> Service:
+    return request.app[SERVICE]
 
 
 def jsonr(obj: Any, status: int = 200) -> web.Response:
@@ -23,7 +31,9 @@ def js(text: str) -> web.Response:
     return web.Response(text=text, content_type="application/javascript", charset="utf-8")
 
 
-def add_cookie(resp: web.StreamResponse, name: str, value: str, domain: str, *, max_age: int | None = None) -> None:
+def add_cookie(
+    resp: web.StreamResponse, name: str, value: str, domain: str, *, max_age: int | None = None
+) -> None:
     """One Set-Cookie per name/domain/path, written as the real service did
     (an empty value is ``name=;``, never ``name=""``)."""
     extra = f"; Max-Age={max_age}" if max_age is not None else ""
@@ -37,7 +47,7 @@ async def form_r(request: web.Request) -> tuple[dict[str, Any] | None, dict[str,
         try:
             post = await request.post()
         except ValueError:
-            post = None  # type: ignore[assignment]
+            post = None
         if post is not None:
             fields.update({k: v for k, v in post.items() if isinstance(v, str)})
     raw = fields.get("r")

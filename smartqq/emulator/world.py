@@ -77,7 +77,9 @@ class World:
         self.accounts[qq] = acc
         return acc
 
-    def befriend(self, a: int, b: int, category: int = 0, markname_ab: str = "", markname_ba: str = "") -> None:
+    def befriend(
+        self, a: int, b: int, category: int = 0, markname_ab: str = "", markname_ba: str = ""
+    ) -> None:
         for x in (a, b):
             if x not in self.accounts:
                 raise WorldError(f"no account {x}")
@@ -88,7 +90,14 @@ class World:
         self.accounts[a].friends.pop(b, None)
         self.accounts[b].friends.pop(a, None)
 
-    def add_group(self, code: int, name: str, owner: int, members: list[int], cards: dict[int, str] | None = None) -> Group:
+    def add_group(
+        self,
+        code: int,
+        name: str,
+        owner: int,
+        members: list[int],
+        cards: dict[int, str] | None = None,
+    ) -> Group:
         g = Group(code, name, owner, list(dict.fromkeys([owner, *members])), dict(cards or {}))
         self.groups[code] = g
         return g
@@ -149,14 +158,24 @@ class World:
                 friends = a.pop("friends", [])
                 acc = w.add_account(int(a.pop("qq")), **a)
                 for f in friends:
-                    acc.friends[int(f["qq"])] = FriendEntry(int(f.get("category", 0)), str(f.get("markname", "")))
+                    acc.friends[int(f["qq"])] = FriendEntry(
+                        int(f.get("category", 0)), str(f.get("markname", ""))
+                    )
             for g in data.get("groups", []):
                 w.add_group(
-                    int(g["code"]), str(g["name"]), int(g["owner"]), [int(m) for m in g.get("members", [])],
+                    int(g["code"]),
+                    str(g["name"]),
+                    int(g["owner"]),
+                    [int(m) for m in g.get("members", [])],
                     {int(k): str(v) for k, v in g.get("cards", {}).items()},
                 )
             for d in data.get("discussions", []):
-                w.add_discussion(int(d["id"]), str(d["name"]), int(d["owner"]), [int(m) for m in d.get("members", [])])
+                w.add_discussion(
+                    int(d["id"]),
+                    str(d["name"]),
+                    int(d["owner"]),
+                    [int(m) for m in d.get("members", [])],
+                )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise WorldError(f"bad world data: {exc!r}") from None
         for acc in w.accounts.values():
@@ -178,7 +197,9 @@ class World:
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        Path(path).write_text(
+            json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
 
 
 BOT_QQ = 10001
@@ -188,9 +209,13 @@ def demo_world() -> World:
     """A small world: a bot account, three people, a group and a discussion."""
     w = World()
     w.add_account(BOT_QQ, password="bot-password", nick="SmartBot", face=522, lnick="I echo things")
-    w.add_account(10002, password="alice-pw", nick="Alice", face=537, lnick="hello!", gender="female")
+    w.add_account(
+        10002, password="alice-pw", nick="Alice", face=537, lnick="hello!", gender="female"
+    )
     w.add_account(10003, password="bob-pw", nick="Bob", face=549, status="away")
-    w.add_account(10004, password="carol-pw", nick="Carol & Co", face=561, needs_captcha=True, gender="female")
+    w.add_account(
+        10004, password="carol-pw", nick="Carol & Co", face=561, needs_captcha=True, gender="female"
+    )
     w.accounts[BOT_QQ].categories = ["我的好友", "Friends", "Work"]
     w.befriend(BOT_QQ, 10002, category=1, markname_ab="Ally")
     w.befriend(BOT_QQ, 10003, category=2)

@@ -304,7 +304,9 @@ def login2(s: SessionState, *, relink: bool = False) -> HttpRequest:
 
 def get_user_friends2(s: SessionState) -> HttpRequest:
     return _api_post(
-        s, "get_user_friends2", {"vfwebqq": s.vfwebqq, "hash": s.profile.friend_hash(s.uin, s.ptwebqq)}
+        s,
+        "get_user_friends2",
+        {"vfwebqq": s.vfwebqq, "hash": s.profile.friend_hash(s.uin, s.ptwebqq)},
     )
 
 
@@ -358,7 +360,9 @@ def get_friend_uin2(s: SessionState, uin: int, kind: int = 1) -> HttpRequest:
     )
 
 
-def get_c2cmsg_sig2(s: SessionState, gid_or_did: int, to_uin: int, service_type: int) -> HttpRequest:
+def get_c2cmsg_sig2(
+    s: SessionState, gid_or_did: int, to_uin: int, service_type: int
+) -> HttpRequest:
     return _channel_get(
         s,
         "get_c2cmsg_sig2",
@@ -429,7 +433,9 @@ def poll2(s: SessionState, timeout: float | None = None) -> HttpRequest:
     return _channel_post(s, "poll2", r, timeout=timeout)
 
 
-def _send(s: SessionState, name: str, target: dict[str, Any], content: str, msg_id: int, face: int) -> HttpRequest:
+def _send(
+    s: SessionState, name: str, target: dict[str, Any], content: str, msg_id: int, face: int
+) -> HttpRequest:
     r = {
         **target,
         "content": content,
@@ -441,16 +447,22 @@ def _send(s: SessionState, name: str, target: dict[str, Any], content: str, msg_
     return _channel_post(s, name, r)
 
 
-def send_buddy_msg2(s: SessionState, to: int, content: str, msg_id: int, face: int = 0) -> HttpRequest:
+def send_buddy_msg2(
+    s: SessionState, to: int, content: str, msg_id: int, face: int = 0
+) -> HttpRequest:
     """``content`` is the already-encoded JSON text (see :meth:`Content.encode`)."""
     return _send(s, "send_buddy_msg2", {"to": to}, content, msg_id, face)
 
 
-def send_qun_msg2(s: SessionState, group_uin: int, content: str, msg_id: int, face: int = 0) -> HttpRequest:
+def send_qun_msg2(
+    s: SessionState, group_uin: int, content: str, msg_id: int, face: int = 0
+) -> HttpRequest:
     return _send(s, "send_qun_msg2", {"group_uin": group_uin}, content, msg_id, face)
 
 
-def send_discu_msg2(s: SessionState, did: int, content: str, msg_id: int, face: int = 0) -> HttpRequest:
+def send_discu_msg2(
+    s: SessionState, did: int, content: str, msg_id: int, face: int = 0
+) -> HttpRequest:
     return _send(s, "send_discu_msg2", {"did": did}, content, msg_id, face)
 
 

@@ -24,13 +24,14 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import (
+from smartqq.errors import (
     CaptchaRequired,
     HTTPStatusError,
     ProtocolError,
     QRCodeExpired,
     login_error_for,
 )
+
 from . import endpoints as ep
 from .hashing import password_hash_salted, uin_salt
 from .http import HttpRequest, HttpResponse
@@ -45,8 +46,8 @@ __all__ = [
     "Wait",
     "establish_flow",
     "password_login_flow",
-    "qr_login_flow",
     "qq_from_cookies",
+    "qr_login_flow",
     "relink_flow",
 ]
 
@@ -134,7 +135,12 @@ def qr_login_flow(
 
 
 def password_login_flow(
-    state: SessionState, qq: int, password: str, *, max_captcha_attempts: int = 3, has_captcha_solver: bool = True
+    state: SessionState,
+    qq: int,
+    password: str,
+    *,
+    max_captcha_attempts: int = 3,
+    has_captcha_solver: bool = True,
 ) -> LoginFlow:
     """check → (captcha) → /login with the md5 hash → check_sig → login2."""
     p = state.profile

@@ -100,7 +100,9 @@ class CookieJar:
     _cookies: dict[tuple[str, str, str], Cookie] = field(default_factory=dict)
 
     def set(self, name: str, value: str, domain: str, path: str = "/") -> None:
-        self._cookies[(name, domain.lstrip("."), path)] = Cookie(name, value, domain.lstrip("."), path)
+        self._cookies[(name, domain.lstrip("."), path)] = Cookie(
+            name, value, domain.lstrip("."), path
+        )
 
     def get(self, name: str, domain: str | None = None) -> str | None:
         """The value of ``name`` (the most specific domain wins when several exist)."""
@@ -114,7 +116,9 @@ class CookieJar:
         return max(found, key=lambda c: len(c.domain)).value
 
     def delete(self, name: str, domain: str | None = None) -> None:
-        for key in [k for k in self._cookies if k[0] == name and (domain is None or k[1] == domain)]:
+        for key in [
+            k for k in self._cookies if k[0] == name and (domain is None or k[1] == domain)
+        ]:
             del self._cookies[key]
 
     def header_for(self, url: str, now: float | None = None) -> str:
@@ -130,7 +134,9 @@ class CookieJar:
                     chosen[c.name] = c
         return "; ".join(f"{c.name}={c.value}" for c in chosen.values())
 
-    def update_from(self, url: str, set_cookie_headers: Iterable[str], now: float | None = None) -> None:
+    def update_from(
+        self, url: str, set_cookie_headers: Iterable[str], now: float | None = None
+    ) -> None:
         """Store the cookies of a response to ``url``. Malformed headers are skipped."""
         host = urlsplit(url).hostname or ""
         moment = time.time() if now is None else now
@@ -168,7 +174,12 @@ class CookieJar:
     def from_list(cls, items: Iterable[Mapping[str, Any]]) -> CookieJar:
         jar = cls()
         for item in items:
-            jar.set(str(item["name"]), str(item["value"]), str(item["domain"]), str(item.get("path", "/")))
+            jar.set(
+                str(item["name"]),
+                str(item["value"]),
+                str(item["domain"]),
+                str(item.get("path", "/")),
+            )
         return jar
 
     def values(self) -> list[str]:

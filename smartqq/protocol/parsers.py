@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import APIError, ProtocolError, SessionExpiredError
+from smartqq.errors import APIError, ProtocolError, SessionExpiredError
+
 from .redact import redact
 
 __all__ = [

@@ -7,6 +7,7 @@ from typing import Any
 
 from .http import CookieJar
 from .profiles import Profile, profile_by_name
+from .redact import SECRET_NAMES
 
 __all__ = ["SessionState"]
 
@@ -27,7 +28,9 @@ class SessionState:
     cookies: CookieJar = field(default_factory=CookieJar)
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.ptwebqq, self.vfwebqq, self.psessionid, *self.cookies.values()) if s]
+        """Token and secret-cookie values (QQ numbers in ``uin`` cookies are not secrets)."""
+        cookies = [c["value"] for c in self.cookies.to_list() if c["name"].lower() in SECRET_NAMES]
+        return [s for s in (self.ptwebqq, self.vfwebqq, self.psessionid, *cookies) if s]
 
     def copy(self) -> SessionState:
         return replace(self, cookies=CookieJar.from_list(self.cookies.to_list()))

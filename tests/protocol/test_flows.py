@@ -44,7 +44,9 @@ SESSION_COOKIES = [
 ]
 
 
-def drive(flow: LoginFlow, handler: Handler, state: SessionState, answers: dict[type, Any]) -> tuple[SessionState, list[Any]]:
+def drive(
+    flow: LoginFlow, handler: Handler, state: SessionState, answers: dict[type, Any]
+) -> tuple[SessionState, list[Any]]:
     """A synchronous driver doing what the async client does."""
     steps: list[Any] = []
     send: Any = None
@@ -75,8 +77,19 @@ def channel(req: HttpRequest) -> HttpResponse | None:
     if req.endpoint == "login2":
         r = json.loads(dict(req.form or ())["r"])
         assert "ptwebqq" in r
-        return ok(json.dumps({"retcode": 0, "result": {"uin": 1234567890, "psessionid": "s" * 40,
-                                                       "vfwebqq": "w" * 80, "status": "online"}}))
+        return ok(
+            json.dumps(
+                {
+                    "retcode": 0,
+                    "result": {
+                        "uin": 1234567890,
+                        "psessionid": "s" * 40,
+                        "vfwebqq": "w" * 80,
+                        "status": "online",
+                    },
+                }
+            )
+        )
     if req.endpoint == "get_online_buddies2":
         return ok('{"retcode":0,"result":[]}')
     if req.endpoint == "check_sig":
@@ -151,8 +164,12 @@ def _password_handler(captcha: bool, results: list[int]) -> Handler:
             return ok(PAGE)
         if req.endpoint == "check":
             if captcha:
-                return ok("ptui_checkVC('1','CAPCD','\\x00\\x00\\x00\\x00\\x49\\x96\\x02\\xd2','','0');")
-            return ok("ptui_checkVC('0','!ABC','\\x00\\x00\\x00\\x00\\x49\\x96\\x02\\xd2','VS','0');")
+                return ok(
+                    "ptui_checkVC('1','CAPCD','\\x00\\x00\\x00\\x00\\x49\\x96\\x02\\xd2','','0');"
+                )
+            return ok(
+                "ptui_checkVC('0','!ABC','\\x00\\x00\\x00\\x00\\x49\\x96\\x02\\xd2','VS','0');"
+            )
         if req.endpoint == "getimage":
             assert dict(req.query)["cap_cd"] == "CAPCD"
             return ok(b"JPEG", ["verifysession=VSC; Domain=qq.com"])
@@ -176,8 +193,9 @@ def _password_handler(captcha: bool, results: list[int]) -> Handler:
 
 def test_password_flow_without_captcha() -> None:
     state = SessionState(SMARTQQ)
-    final, _ = drive(password_login_flow(state, 1234567890, "password"),
-                     _password_handler(False, [0]), state, {})
+    final, _ = drive(
+        password_login_flow(state, 1234567890, "password"), _password_handler(False, [0]), state, {}
+    )
     assert final.psessionid == "s" * 40
 
 
@@ -197,19 +215,36 @@ def test_password_flow_wrong_captcha_then_right() -> None:
 def test_password_flow_errors() -> None:
     state = SessionState(SMARTQQ)
     with pytest.raises(WrongPassword):
-        drive(password_login_flow(state, 1234567890, "password"), _password_handler(False, [3]), state, {})
+        drive(
+            password_login_flow(state, 1234567890, "password"),
+            _password_handler(False, [3]),
+            state,
+            {},
+        )
     state = SessionState(SMARTQQ)
     with pytest.raises(CaptchaRequired):
-        drive(password_login_flow(state, 1234567890, "password", has_captcha_solver=False),
-              _password_handler(True, [0]), state, {})
+        drive(
+            password_login_flow(state, 1234567890, "password", has_captcha_solver=False),
+            _password_handler(True, [0]),
+            state,
+            {},
+        )
     state = SessionState(SMARTQQ)
     with pytest.raises(WrongCaptcha):
-        drive(password_login_flow(state, 1234567890, "password", max_captcha_attempts=2),
-              _password_handler(True, [4, 4]), state, {NeedCaptcha: lambda s: "zzzz"})
+        drive(
+            password_login_flow(state, 1234567890, "password", max_captcha_attempts=2),
+            _password_handler(True, [4, 4]),
+            state,
+            {NeedCaptcha: lambda s: "zzzz"},
+        )
     state = SessionState(SMARTQQ)
     with pytest.raises(CaptchaRequired):
-        drive(password_login_flow(state, 1234567890, "password"),
-              _password_handler(True, [0]), state, {NeedCaptcha: lambda s: ""})
+        drive(
+            password_login_flow(state, 1234567890, "password"),
+            _password_handler(True, [0]),
+            state,
+            {NeedCaptcha: lambda s: ""},
+        )
 
 
 def test_webqq3_profile_uses_login2_vfwebqq_and_form_fields() -> None:

@@ -21,8 +21,18 @@ from smartqq.protocol import (
 )
 
 ROWS = [
-    (1234567890, "a4f6a3bd5f6a1de0d5c8b9f1d2e3c4b5a6978877665544332211ffeeddccbbaa", "0C0C51D50B4D5C99", "B3C6D664"),
-    (3296454801, "26a0c53ede7f6dc9689fabd454265e41d33c0a1484f8f0b1", "5E815F385BA701DA", "1D7816BC"),
+    (
+        1234567890,
+        "a4f6a3bd5f6a1de0d5c8b9f1d2e3c4b5a6978877665544332211ffeeddccbbaa",
+        "0C0C51D50B4D5C99",
+        "B3C6D664",
+    ),
+    (
+        3296454801,
+        "26a0c53ede7f6dc9689fabd454265e41d33c0a1484f8f0b1",
+        "5E815F385BA701DA",
+        "1D7816BC",
+    ),
     (1603829490, "", "001A00DB003100B9", None),
     (4294967295, "x", "78BA00BC00B000B4", None),
 ]
@@ -59,7 +69,9 @@ def test_password_hash_vectors() -> None:
     assert password_hash("password", 1234567890, "!ABC") == "7B6ED3472181A432C2A35EE534A133CE"
     assert password_hash("password", 1234567890, "abcd") == "BDA0E1A7DED2715DB92685626467CA6C"
     # The code is upper-cased before hashing (Tencent's comm.js).
-    assert password_hash("password", 1234567890, "ABCD") == password_hash("password", 1234567890, "abcd")
+    assert password_hash("password", 1234567890, "ABCD") == password_hash(
+        "password", 1234567890, "abcd"
+    )
 
 
 def test_uin_salt_range() -> None:

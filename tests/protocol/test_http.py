@@ -31,7 +31,9 @@ def test_cookie_deletion_and_specific_domain_wins() -> None:
     assert "p_skey=narrow" in jar.header_for("http://s.web2.qq.com/api/x")
     jar.update_from("http://ptlogin4.web2.qq.com/", ["p_skey=; Domain=qq.com; Max-Age=0"])
     assert jar.get("p_skey") == "narrow"
-    jar.update_from("http://x.qq.com/", ["a=1; Domain=qq.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT"])
+    jar.update_from(
+        "http://x.qq.com/", ["a=1; Domain=qq.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+    )
     assert jar.get("a") is None
     restored = CookieJar.from_list(jar.to_list())
     assert restored.get("p_skey", "web2.qq.com") == "narrow"
@@ -40,7 +42,9 @@ def test_cookie_deletion_and_specific_domain_wins() -> None:
 
 
 def test_request_repr_redacts() -> None:
-    req = HttpRequest("GET", "https://s.web2.qq.com/api/getvfwebqq", query=(("ptwebqq", "deadbeef"),))
+    req = HttpRequest(
+        "GET", "https://s.web2.qq.com/api/getvfwebqq", query=(("ptwebqq", "deadbeef"),)
+    )
     assert "deadbeef" not in repr(req)
     assert req.full_url.endswith("ptwebqq=deadbeef")
     assert req.host == "s.web2.qq.com"

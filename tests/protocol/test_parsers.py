@@ -45,8 +45,15 @@ def test_check_vc_short_salt_padded_to_8() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "nothing here", "ptui_checkVC(", "ptui_checkVC()", "ptui_checkVC('7','x')", "ptui_checkVC('0')",
-     r"ptui_checkVC('0','!A','zz')"],
+    [
+        "",
+        "nothing here",
+        "ptui_checkVC(",
+        "ptui_checkVC()",
+        "ptui_checkVC('7','x')",
+        "ptui_checkVC('0')",
+        r"ptui_checkVC('0','!A','zz')",
+    ],
 )
 def test_check_vc_rejects(text: str) -> None:
     with pytest.raises(ProtocolError):
@@ -58,7 +65,13 @@ def test_ptuicb_success_with_space_after_comma() -> None:
         "ptuiCB('0','0','http://ptlogin4.web2.qq.com/check_sig?pttype=1&uin=123&service=ptqrlogin',"
         "'0','登录成功！', '小明');"
     )
-    assert (cb.code, cb.subcode, cb.redirect, cb.message, cb.nick) == (0, 0, "0", "登录成功！", "小明")
+    assert (cb.code, cb.subcode, cb.redirect, cb.message, cb.nick) == (
+        0,
+        0,
+        "0",
+        "登录成功！",
+        "小明",
+    )
     assert cb.url.endswith("service=ptqrlogin")
 
 
@@ -101,14 +114,23 @@ def test_envelope_result_and_errors() -> None:
     with pytest.raises(APIError) as ei2:
         parse_envelope(b'{"retcode":6}', "get_group_info_ext2")
     assert not isinstance(ei2.value, SessionExpiredError)
-    for bad in (b"[1]", b"{}", b'{"retcode":"x"}', b'{"retcode":[1]}', b"not json", b'{"retcode":true}'):
+    for bad in (
+        b"[1]",
+        b"{}",
+        b'{"retcode":"x"}',
+        b'{"retcode":[1]}',
+        b"not json",
+        b'{"retcode":true}',
+    ):
         with pytest.raises(ProtocolError):
             parse_envelope(bad)
 
 
 def test_protocol_error_snippet_is_redacted() -> None:
     with pytest.raises(ProtocolError) as ei:
-        parse_envelope(b'{"psessionid":"8368046764001d636f6e6e7365727665725f77656271714031302e3133','x')
+        parse_envelope(
+            b'{"psessionid":"8368046764001d636f6e6e7365727665725f77656271714031302e3133', "x"
+        )
     assert "8368046764" not in str(ei.value)
 
 
