@@ -15,12 +15,8 @@ from .web import form_r, int_param, jsonr, service
 __all__ = ["routes"]
 
 
-def _svc(request: web.Request) -> Service:
-    return service(request)
-
-
 async def _session(request: web.Request) -> tuple[Service, Session | None, dict[str, Any] | None]:
-    svc = _svc(request)
+    svc = service(request)
     r, fields = await form_r(request)
     vf = (r or {}).get("vfwebqq") or fields.get("vfwebqq")
     s = svc.find_by_vfwebqq(str(vf)) if vf else None
@@ -36,7 +32,7 @@ def _denied() -> web.Response:
 
 
 async def getvfwebqq(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qq = svc.skeys.get(request.cookies.get("skey", ""))
     referer = request.headers.get("Referer", "")
     if qq is None or "qq.com" not in referer:
@@ -58,12 +54,20 @@ def _hash_ok(s: Session, given: Any) -> bool:
     return any(given.upper() == f(s.qq, p) for f in variants for p in {s.ptwebqq, ""})
 
 
-async def get_user_friends2(request: web.Request) -> web.Response:
+async def _hashed_session(request: web.Request) -> tuple[Service, Session | None, web.Response]:
+    """The session of a POST whose ``r`` must carry a valid friend hash, or the refusal."""
     svc, s, r = await _session(request)
     if s is None or r is None:
-        return _denied()
+        return svc, None, _denied()
     if not _hash_ok(s, r.get("hash")):
-        return jsonr({"retcode": 100101, "errmsg": "hash"})
+        return svc, None, jsonr({"retcode": 100101, "errmsg": "hash"})
+    return svc, s, _denied()
+
+
+async def get_user_friends2(request: web.Request) -> web.Response:
+    svc, s, refusal = await _hashed_session(request)
+    if s is None:
+        return refusal
     acc = svc.world.account(s.qq)
     friends, marknames, vipinfo, info = [], [], [], []
     for qq, entry in acc.friends.items():
@@ -90,11 +94,9 @@ async def get_user_friends2(request: web.Request) -> web.Response:
 
 
 async def get_group_name_list_mask2(request: web.Request) -> web.Response:
-    svc, s, r = await _session(request)
-    if s is None or r is None:
-        return _denied()
-    if not _hash_ok(s, r.get("hash")):
-        return jsonr({"retcode": 100101, "errmsg": "hash"})
+    svc, s, refusal = await _hashed_session(request)
+    if s is None:
+        return refusal
     groups = svc.world.groups_of(s.qq)
     return jsonr(
         {

@@ -33,10 +33,6 @@ g_s_url=encodeURIComponent("{s_url}");
 <input type="hidden" name="pt_vcode_v1" value="0"></form></body></html>"""
 
 
-def _svc(request: web.Request) -> Service:
-    return service(request)
-
-
 def _ptuicb(code: int, url: str, message: str, nick: str, sub: int = 0) -> str:
     # The real body has a space after the fifth comma; URL and nick never carry , or '.
     safe_nick = nick.replace(",", " ").replace("'", " ")
@@ -59,7 +55,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 async def check(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qq = int_param(param(request, "uin"))
     if qq is None:
         return js("ptui_checkVC('1','','\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00','','0');")
@@ -79,7 +75,7 @@ async def check(request: web.Request) -> web.Response:
 
 
 async def captcha(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qq = int_param(param(request, "uin"))
     if qq is None:
         return web.Response(status=400, text="bad uin")
@@ -91,7 +87,7 @@ async def captcha(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qq = int_param(param(request, "u"))
     p, vc = param(request, "p"), param(request, "verifycode")
     if qq is None or not p or not vc:
@@ -140,7 +136,7 @@ def _sso_cookies(resp: web.StreamResponse, qq: int) -> None:
 
 
 async def ptqrshow(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qrsig = secrets.token_urlsafe(48).replace("_", "*")
     svc.qr[qrsig] = QRTicket(qrsig, time.time())
     png = qr_png(f"https://ssl.ptlogin2.qq.com/ptqrlogin?k={qrsig[:24]}")
@@ -150,7 +146,7 @@ async def ptqrshow(request: web.Request) -> web.Response:
 
 
 async def ptqrlogin(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     token = int_param(param(request, "ptqrtoken"))
     qrsig = request.cookies.get("qrsig", "")
     ticket = svc.qr.get(qrsig)
@@ -182,7 +178,7 @@ async def ptqrlogin(request: web.Request) -> web.Response:
 
 
 async def check_sig(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qq = svc.tickets.pop(param(request, "ptsigx"), None)
     if qq is None:
         return web.Response(status=403, text="ticket invalid")
@@ -204,7 +200,7 @@ async def check_sig(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     qq = svc.skeys.pop(request.cookies.get("skey", ""), None)
     if qq is not None:
         s = svc.live(qq)

@@ -18,10 +18,6 @@ ONLINE = ("online", "away", "busy", "silent", "callme")
 STATUSES = (*ONLINE, "hidden", "offline")
 
 
-def _svc(request: web.Request) -> Service:
-    return service(request)
-
-
 def _cookie_qq(svc: Service, request: web.Request) -> int | None:
     return svc.skeys.get(request.cookies.get("skey", ""))
 
@@ -32,7 +28,7 @@ def _session(svc: Service, r: dict[str, Any] | None, fields: dict[str, str]) -> 
 
 
 async def login2(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     r, _fields = await form_r(request)
     if r is None:
         return jsonr({"retcode": 100006, "errmsg": "bad r"})
@@ -91,7 +87,7 @@ def _idle(svc: Service) -> web.Response:
 
 
 async def poll2(request: web.Request) -> web.StreamResponse:
-    svc = _svc(request)
+    svc = service(request)
     svc.polls += 1
     r, fields = await form_r(request)
     s = _session(svc, r, fields)
@@ -174,7 +170,7 @@ def _text_of(content: list[Any]) -> str:
 
 
 async def _send(request: web.Request, kind: str) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     r, fields = await form_r(request)
     if r is None:
         return jsonr({"retcode": 100006, "errmsg": "error!!!"})
@@ -254,7 +250,7 @@ async def send_sess(request: web.Request) -> web.Response:
 
 
 async def _query_session(request: web.Request) -> tuple[Service, Session | None]:
-    svc = _svc(request)
+    svc = service(request)
     r, fields = await form_r(request)
     s = _session(svc, r, fields)
     if s is None:
