@@ -1,4 +1,5 @@
-"""An echo bot: answers every buddy, group and discussion message in its own chat.
+"""An echo bot: answers every buddy, group and discussion message in its own chat,
+repeating its text and faces.
 
 Run it against the embedded emulator:  python examples/echo_bot.py
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from smartqq import Client, MessageEvent
+from smartqq import Client, Content, Face, MessageEvent, Text
 from smartqq.emulator import Emulator
 
 
@@ -16,8 +17,10 @@ def register(client: Client) -> None:
 
     @client.on()
     async def echo(msg: MessageEvent) -> None:
-        if msg.text.strip():
-            await msg.reply(f"echo: {msg.text}")
+        # Only text and faces can be sent back; received pictures stay behind.
+        parts = [seg for seg in msg.content.segments if isinstance(seg, Text | Face)]
+        if parts:
+            await msg.reply(Content.of("echo: ", *parts))
 
 
 async def main() -> None:

@@ -1,6 +1,8 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
-Exit codes: 0 success, 1 runtime failure, 2 bad arguments.
+Commands: ``demo``, ``emulator``, ``login``, ``listen``, ``send``, ``contacts``,
+``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
+3 a send with uncertain delivery, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections.abc import Sequence
 
 from smartqq.emulator.world import WorldError
 
-__all__ = ["main"]
+from .commands import add_commands, run_command
+
+__all__ = ["amain", "build_parser", "main"]
 
 
 def _positive_float(text: str) -> float:
@@ -58,26 +62,41 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--max-batch", type=_positive_int, default=20)
     emu.add_argument("--idle", choices=("102", "errmsg", "504"), default="102")
     emu.add_argument("--control-token", help="required for /_emu/ on non-loopback binds")
+    add_commands(sub)
     sub.add_parser("selfcheck", help="verify the protocol test vectors of PROTOCOL.md Appendix A")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+async def amain(argv: Sequence[str] | None = None) -> int:
+    """The command line as a coroutine (tests and embedding callers await this)."""
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "demo":
-            from .demo import run_demo
+    if args.command == "demo":
+        from .demo import run_demo
 
-            return asyncio.run(run_demo(interactive=args.interactive, color=args.color))
-        if args.command == "emulator":
-            from .emulator_cmd import run_emulator
+        return await run_demo(interactive=args.interactive, color=args.color)
+    if args.command == "emulator":
+        from .emulator_cmd import run_emulator
 
-            return asyncio.run(run_emulator(args))
+        try:
+            return await run_emulator(args)
+        except WorldError as exc:
+            print(f"smartqq emulator: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(
+                f"smartqq emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                file=sys.stderr,
+            )
+            return 1
+    if args.command == "selfcheck":
         from .selfcheck import selfcheck
 
         return selfcheck()
+    return await run_command(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return asyncio.run(amain(argv))
     except KeyboardInterrupt:
         return 130
-    except WorldError as exc:
-        print(f"smartqq: {exc}", file=sys.stderr)
-        return 2

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from smartqq.client import Client, QRCode
+from smartqq.content import Content, Face, Text
 from smartqq.emulator import BOT_QQ, Emulator
 from smartqq.events import DiscuMessage, GroupMessage, LoggedIn, MessageEvent
 
@@ -38,7 +39,7 @@ class Printer:
         stamp = f"{time.monotonic() - self.start:6.2f}s"
         short = text if len(text) <= 70 else text[:67] + "..."
         print(
-            f"{self.paint(stamp, '2')} {self.paint(f'{who:>9}', code)} @ {where:<16} {short}",
+            f"{self.paint(stamp, '2')} {self.paint(f'{who:>10}', code)} @ {where:<22} {short}",
             flush=True,
         )
 
@@ -54,8 +55,9 @@ def _register_echo(client: Client) -> None:
 
     @client.on()
     async def echo(msg: MessageEvent) -> None:  # installed copies ship without examples/
-        if msg.text.strip():
-            await msg.reply(f"echo: {msg.text}")
+        parts = [seg for seg in msg.content.segments if isinstance(seg, Text | Face)]
+        if parts:
+            await msg.reply(Content.of("echo: ", *parts))
 
 
 def _where(event: MessageEvent, names: dict[tuple[str, int], str]) -> str:
@@ -83,7 +85,6 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
         client = Client(
             base_url=emu.url, on_qrcode=show_qr, qr_poll_interval=0.2, send_interval=0.05
         )
-        _register_echo(client)
         received: list[MessageEvent] = []
         names: dict[tuple[str, int], str] = {}
 
@@ -94,33 +95,46 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
         @client.on()
         async def transcript(msg: MessageEvent) -> None:
             received.append(msg)
-            out.line(await msg.get_sender(), _where(msg, names), msg.content.__str__(), "36")
+            out.line(await msg.get_sender(), _where(msg, names), str(msg.content), "36")
 
+        # Registered after the transcript so each message is printed before its reply.
+        _register_echo(client)
+
+        def show_reply(rec: dict[str, Any]) -> None:
+            out.line("SmartBot", _reply_where(emu, rec), rec["text"], "32")
+
+        unwatch = emu.on_sent(show_reply)
+        script: list[tuple[int, str, Any, Any]] = [
+            (10002, "buddy", BOT_QQ, "hi bot! how are you?"),
+            (10003, "group", "Python Fans", ["asyncio is great ", ["face", 14]]),
+            (
+                10002,
+                "discu",
+                "Weekend plans",
+                ["hiking on saturday? ", ["face", 76], " bring snacks"],
+            ),
+            (10004, "buddy", BOT_QQ, ["thanks ", ["face", 63]]),
+            (10002, "buddy", BOT_QQ, LONG_TEXT),
+        ]
+        sent_at: list[float] = []
         async with client:
             friends, groups, discus = await asyncio.gather(
                 client.get_friends(), client.get_groups(), client.get_discus()
             )
             names.update({("group", g.gid): g.name for g in groups})
             names.update({("discu", d.did): d.name for d in discus})
+            # Warm the contact cache so sender names resolve without a round trip.
+            await client.contacts.refresh()
+            for g in groups:
+                await client.contacts.group_members(g.gid)
+            for d in discus:
+                await client.contacts.discu_members(d.did)
             print(
                 out.paint("Friends:", "1"),
                 ", ".join(f"{f.display_name} [{f.category_name}]" for f in friends),
             )
             print(out.paint("Groups:", "1"), ", ".join(g.name for g in groups))
             print(out.paint("Discussions:", "1"), ", ".join(d.name for d in discus))
-            sent_at: list[float] = []
-            script: list[tuple[int, str, Any, Any]] = [
-                (10002, "buddy", BOT_QQ, "hi bot! how are you?"),
-                (10003, "group", "Python Fans", ["asyncio is great ", ["face", 14]]),
-                (
-                    10002,
-                    "discu",
-                    "Weekend plans",
-                    ["hiking on saturday? ", ["face", 76], " bring snacks"],
-                ),
-                (10004, "buddy", BOT_QQ, ["thanks ", ["face", 63]]),
-                (10002, "buddy", BOT_QQ, LONG_TEXT),
-            ]
             for qq, kind, target, content in script:
                 user = emu.user(qq)
                 sent_at.append(time.time())
@@ -131,16 +145,13 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
                 else:
                     user.send_discu(target, content)
                 await asyncio.sleep(0.15)
+            # 5 replies, the long one in 3 parts: wait for all 7 (bounded).
             deadline = time.monotonic() + 8
-            while (
-                len({(r["kind"], r["to"], r["msg_id"]) for r in emu.sent}) < 6
-                and time.monotonic() < deadline
-            ):
+            while len(emu.sent) < len(script) + 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            for rec in emu.sent:
-                out.line("SmartBot", f"reply {rec['kind']}", rec["text"], "32")
             if interactive:
-                await _interactive(emu, out)
+                await _interactive(emu)
+        unwatch()
         latencies = _latencies(script, sent_at, emu.sent)
         print(out.paint("Summary:", "1"))
         print(f"  messages received by the bot: {len(received)}")
@@ -176,19 +187,24 @@ def _parts(sent: list[dict[str, Any]]) -> int:
     return sum(1 for rec in sent if "line " in rec["text"])
 
 
-async def _interactive(emu: Emulator, out: Printer) -> None:
+def _reply_where(emu: Emulator, rec: dict[str, Any]) -> str:
+    if rec["kind"] == "group":
+        return "group " + emu.world.find_group(rec["to"]).name
+    if rec["kind"] == "discu":
+        return "discuss " + emu.world.discussions[rec["to"]].name
+    return "reply to " + emu.world.account(rec["to"]).nick
+
+
+async def _interactive(emu: Emulator) -> None:
     print("Interactive: type a message as Alice (10002) to the bot; an empty line or EOF ends.")
     loop = asyncio.get_running_loop()
-    seen = len(emu.sent)
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line.strip():
             return
+        seen = len(emu.sent)
         emu.user(10002).send_buddy(BOT_QQ, line.rstrip("\n"))
-        for _ in range(60):
+        for _ in range(60):  # the reply is printed live by the on_sent watcher
             await asyncio.sleep(0.05)
             if len(emu.sent) > seen:
                 break
-        for rec in emu.sent[seen:]:
-            out.line("SmartBot", "reply buddy", rec["text"], "32")
-        seen = len(emu.sent)

@@ -225,6 +225,8 @@ async def _send(request: web.Request, kind: str) -> web.Response:
         "t": time.time(),
     }
     svc.sent.append(record)
+    for listener in list(svc.sent_listeners):
+        listener(record)
     svc.replies.append(
         {"path": request.path, "to": target, "text": record["text"], "t": record["t"]}
     )

@@ -153,7 +153,13 @@ class Emulator:
 
     @property
     def sent(self) -> list[dict[str, Any]]:
+        """Every message clients sent, oldest first (``kind``, ``from``, ``to``, ``text``, ``t`` …)."""
         return self.service.sent
+
+    def on_sent(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``callback(record)`` for each message a client sends; returns an unsubscriber."""
+        self.service.sent_listeners.append(callback)
+        return lambda: self.service.sent_listeners.remove(callback)
 
     @property
     def hosts(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ import itertools
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,7 @@ class Service:
         self.delivered: list[Delivery] = []
         self.replies: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []
+        self.sent_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.hosts: dict[str, int] = {}
 
     # -- ids ---------------------------------------------------------------------------
