@@ -6,6 +6,9 @@ import pytest
 
 from smartqq.emulator import Emulator
 
+# Our own fixtures for users' bot tests; the suite uses them too (tests/test_testing_plugin.py).
+pytest_plugins = ["smartqq.testing"]
+
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:

@@ -11,7 +11,8 @@ from smartqq.testing import until
 
 async def test_client_fixture_is_logged_in_and_polling(emulator: Emulator, client: Client) -> None:
     assert client.logged_in
-    assert client.state is not None and client.state.qq == 10001
+    assert client.state is not None
+    assert client.state.qq == 10001
     got: list[str] = []
 
     @client.on()
@@ -26,7 +27,7 @@ async def test_client_fixture_is_logged_in_and_polling(emulator: Emulator, clien
 
 
 async def test_until_times_out_with_a_clear_error() -> None:
-    with pytest.raises(TimeoutError, match="within 0.05 s"):
+    with pytest.raises(TimeoutError, match=r"within 0\.05 s"):
         await until(lambda: False, timeout=0.05)
 
 

@@ -20,11 +20,11 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from smartqq.client import Client, QRCode
+from smartqq.client.contacts import contact_tables
 from smartqq.errors import LoginError, SmartQQError, UsageError
 from smartqq.events import Event, LifecycleEvent, MessageEvent
 from smartqq.models import SendStatus
@@ -70,7 +70,9 @@ def add_commands(sub: Any) -> None:
     listen = sub.add_parser("listen", help="print events as they arrive")
     _add_common(listen)
     listen.add_argument("--json", action="store_true", help="one JSON object per line")
-    listen.add_argument("--count", type=_qq_number, help="stop after this many non-lifecycle events")
+    listen.add_argument(
+        "--count", type=_qq_number, help="stop after this many non-lifecycle events"
+    )
     listen.add_argument("--timeout", type=float, help="stop after this many seconds")
     send = sub.add_parser("send", help="send a message to a friend, group or discussion")
     _add_common(send)
@@ -115,7 +117,9 @@ def _refuse_interactive_login(qr: QRCode) -> None:
 async def _login(args: argparse.Namespace, session: Path) -> int:
     password: str | None = None
     if args.qq is not None:
-        password = os.environ.get("SMARTQQ_PASSWORD") or getpass.getpass(f"password for {args.qq}: ")
+        password = os.environ.get("SMARTQQ_PASSWORD") or getpass.getpass(
+            f"password for {args.qq}: "
+        )
         if not password:
             raise CommandError("an empty password was given")
     session.parent.mkdir(parents=True, exist_ok=True)
@@ -207,12 +211,15 @@ async def _listen(args: argparse.Namespace, session: Path) -> int:
 
 async def _resolve_target(client: Client, kind: str, target: str) -> int:
     await client.contacts.refresh()
-    table: dict[int, Any] = {
-        "buddy": client.contacts.friends,
-        "group": client.contacts.groups,
-        "discuss": client.contacts.discus,
-    }[kind]
-    if target.isdigit() and int(target) in table:
+    contacts = client.contacts
+    known: dict[int, Any]
+    if kind == "buddy":
+        known = contacts.friends
+    elif kind == "group":
+        known = contacts.groups
+    else:
+        known = contacts.discus
+    if target.isdigit() and int(target) in known:
         return int(target)
     if kind == "buddy":
         found: Any = client.contacts.friend_by_name(target)
@@ -247,15 +254,6 @@ async def _send(args: argparse.Namespace, session: Path) -> int:
     return 0
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain fixed-width text table."""
-    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 async def _contacts(args: argparse.Namespace, session: Path) -> int:
     async with _session_client(args, session) as client:
         await client.contacts.refresh()
@@ -271,17 +269,7 @@ async def _contacts(args: argparse.Namespace, session: Path) -> int:
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
-    print(f"Friends ({len(friends)})")
-    print(
-        table(
-            ("uin", "name", "nick", "category"),
-            [(f.uin, f.display_name, f.nick, f.category_name) for f in friends],
-        )
-    )
-    print(f"\nGroups ({len(groups)})")
-    print(table(("gid", "code", "name"), [(g.gid, g.code, g.name) for g in groups]))
-    print(f"\nDiscussions ({len(discus)})")
-    print(table(("did", "name"), [(d.did, d.name) for d in discus]))
+    print("\n\n".join(str(t) for t in contact_tables(friends, groups, discus)))
     return 0
 
 

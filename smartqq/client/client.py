@@ -26,8 +26,8 @@ import signal
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, overload
 
 from smartqq.content import Content, Font, Segment
 from smartqq.errors import (
@@ -95,7 +95,7 @@ from smartqq.protocol.session import SessionState
 
 from .backoff import Backoff
 from .contacts import Contacts
-from .dispatch import Dispatcher, ErrorHook, Handler
+from .dispatch import Dispatcher, ErrorHook, EventStream, Handler
 from .qrcode import QRCode
 from .session_store import load_session, save_session
 from .transport import AiohttpTransport
@@ -422,16 +422,23 @@ class Client:
         """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after ``timeout``."""
         return await self._dispatcher.wait_for(event_type, check, timeout)
 
-    async def events(
-        self, event_type: type[E] | None = None, *, buffer: int | None = None
-    ) -> AsyncIterator[E]:
-        """Iterate events as they arrive (bounded buffer; the oldest is dropped when full)."""
-        stream = self._dispatcher.stream(event_type or Event, buffer or self.event_buffer)
-        try:
-            async for event in stream:
-                yield cast(E, event)
-        finally:
-            stream.close()
+    @overload
+    def events(self, *, buffer: int | None = None) -> EventStream[Event]: ...
+
+    @overload
+    def events(self, event_type: type[E], *, buffer: int | None = None) -> EventStream[E]: ...
+
+    def events(
+        self, event_type: type[Event] | None = None, *, buffer: int | None = None
+    ) -> EventStream[Any]:
+        """Events as they arrive, for ``async for`` (subscribed from this call on).
+
+        Each stream has its own bounded buffer (``buffer``, default
+        ``event_buffer``); when it is full the oldest event is dropped and
+        counted in ``stream.dropped``. Use ``async with client.events() as s``
+        (or ``s.close()``) to unsubscribe before the client closes.
+        """
+        return self._dispatcher.stream(event_type or Event, buffer or self.event_buffer)
 
     def feed_raw_event(self, element: dict[str, Any]) -> Event:
         """Dispatch one raw ``{"poll_type":…,"value":…}`` element (tests, replays)."""

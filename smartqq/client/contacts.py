@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import DiscuMessage, GroupMessage, MessageEvent
 from smartqq.models import Discu, DiscuInfo, Friend, Group, GroupInfo
+from smartqq.table import Table
 
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["Contacts"]
+__all__ = ["Contacts", "contact_tables"]
 
 log = logging.getLogger("smartqq.contacts")
 _DEBOUNCE = 5.0
@@ -91,6 +92,12 @@ class Contacts:
             except SmartQQError as exc:
                 log.warning("contact refresh failed: %s", exc)
 
+    def tables(self) -> tuple[Table, Table, Table]:
+        """Friends, groups and discussions as tables (text in a terminal, HTML in notebooks)."""
+        return contact_tables(
+            list(self.friends.values()), list(self.groups.values()), list(self.discus.values())
+        )
+
     # -- lookups -----------------------------------------------------------------------
 
     def friend_by_name(self, name: str) -> Friend | None:
@@ -135,3 +142,23 @@ class Contacts:
         except SmartQQError as exc:
             log.warning("could not resolve a name for %d: %s", uin, exc)
             return str(uin)
+
+
+def contact_tables(
+    friends: list[Friend], groups: list[Group], discus: list[Discu]
+) -> tuple[Table, Table, Table]:
+    return (
+        Table.of(
+            ("uin", "name", "nick", "category"),
+            [(f.uin, f.display_name, f.nick, f.category_name) for f in friends],
+            f"Friends ({len(friends)})",
+        ),
+        Table.of(
+            ("gid", "code", "name"),
+            [(g.gid, g.code, g.name) for g in groups],
+            f"Groups ({len(groups)})",
+        ),
+        Table.of(
+            ("did", "name"), [(d.did, d.name) for d in discus], f"Discussions ({len(discus)})"
+        ),
+    )

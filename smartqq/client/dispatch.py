@@ -19,12 +19,12 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, Generic, TypeVar, cast, get_type_hints
 
 from smartqq.errors import UsageError
 from smartqq.events import Event
 
-__all__ = ["Dispatcher", "ErrorHook", "Handler"]
+__all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler"]
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
@@ -39,8 +39,14 @@ class _Registration:
     filter: Callable[[Any], bool] | None
 
 
-class EventStream:
-    def __init__(self, dispatcher: Dispatcher, event_type: type[Event], buffer: int) -> None:
+class EventStream(Generic[E]):
+    """An ``async for`` source of events, buffering from the moment it is created.
+
+    Ends when the client closes or polling stops for good; ``close()`` (or
+    leaving ``async with``) unsubscribes early.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, event_type: type[E], buffer: int) -> None:
         self._dispatcher = dispatcher
         self.event_type = event_type
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=buffer)
@@ -53,20 +59,26 @@ class EventStream:
             log.warning("events() buffer full: dropped the oldest event (%d so far)", self.dropped)
         self.queue.put_nowait(event)
 
-    def __aiter__(self) -> EventStream:
+    def __aiter__(self) -> EventStream[E]:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> E:
         item = await self.queue.get()
         if item is None:
             self.close()
             raise StopAsyncIteration
-        return item
+        return cast(E, item)
 
     def close(self) -> None:
         self._dispatcher._streams.discard(self)
 
     async def aclose(self) -> None:
+        self.close()
+
+    async def __aenter__(self) -> EventStream[E]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -77,7 +89,7 @@ class Dispatcher:
         self._waiters: list[
             tuple[type[Event], Callable[[Any], bool] | None, asyncio.Future[Any]]
         ] = []
-        self._streams: set[EventStream] = set()
+        self._streams: set[EventStream[Any]] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
 
@@ -165,7 +177,7 @@ class Dispatcher:
         finally:
             self._waiters = [w for w in self._waiters if w[2] is not fut]
 
-    def stream(self, event_type: type[Event], buffer: int) -> EventStream:
+    def stream(self, event_type: type[E], buffer: int) -> EventStream[E]:
         s = EventStream(self, event_type, buffer)
         self._streams.add(s)
         return s

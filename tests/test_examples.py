@@ -1,0 +1,89 @@
+"""Every example runs against the embedded emulator, the notebook's code cells included."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from smartqq.table import Table
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_echo_bot(capsys: pytest.CaptureFixture[str]) -> None:
+    await load("echo_bot").main()
+    assert "bot replied: echo: hello, echo bot" in capsys.readouterr().out
+
+
+async def test_group_logger_writes_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    assert await load("group_logger").main(path) == 3
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [(r["group"], r["sender"], r["text"]) for r in records] == [
+        ("Python Fans", "Alice", "good morning, pythonistas"),
+        ("Python Fans", "Bobby", "has anyone tried 3.13? "),
+        ("Python Fans", "Alice", "yes, the new REPL is lovely"),
+    ]
+    assert len({r["msg_id"] for r in records}) == 3
+
+
+async def test_multi_account_two_clients_talk() -> None:
+    transcript = await load("multi_account").main(rounds=2)
+    assert transcript == [
+        "Bob got   'ping 1' from Alice",
+        "Alice got 'pong 1' from Bob",
+        "Bob got   'ping 2' from Alice",
+        "Alice got 'pong 2' from Bob",
+    ]
+
+
+async def run_cell(source: str, namespace: dict[str, Any]) -> Any:
+    """Run one cell the way IPython does: top-level await, the last expression is the value."""
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    result = eval(compile(tree, "<cell>", "exec", flags=flags), namespace)
+    if inspect.iscoroutine(result):
+        await result
+    if last is None:
+        return None
+    value = eval(compile(ast.Expression(last.value), "<cell>", "eval", flags=flags), namespace)
+    return await value if inspect.iscoroutine(value) else value
+
+
+async def test_quickstart_notebook_code_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    notebook = json.loads((EXAMPLES / "quickstart.ipynb").read_text(encoding="utf-8"))
+    cells = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    namespace: dict[str, Any] = {"__name__": "__notebook__"}
+    values = [await run_cell(cell, namespace) for cell in cells]
+    url, client_repr, friends, groups, received, sent, _ = values
+    assert url.startswith("http://127.0.0.1:")
+    assert "logged_in=True" in repr(client_repr)
+    if "IPython" not in sys.modules:
+        assert "█" in capsys.readouterr().out  # the QR drawn in the terminal fallback
+    assert isinstance(friends, Table)
+    assert "<td>Ally</td>" in friends._repr_html_()
+    assert isinstance(groups, Table)
+    assert "Python Fans" in str(groups)
+    assert received == [
+        ("BuddyMessage", "Ally", "hello from the notebook"),
+        ("GroupMessage", "Bobby", "notebooks are fun "),
+    ]
+    assert sent == [("buddy", "thanks, Ally!"), ("group", "thanks, Bobby!")]
