@@ -88,7 +88,7 @@ from smartqq.protocol.flows import (
     relink_flow,
 )
 from smartqq.protocol.http import CookieJar, HttpRequest, HttpResponse
-from smartqq.protocol.parsers import parse_envelope, parse_send_response
+from smartqq.protocol.parsers import SendOutcome, parse_envelope, parse_send_response
 from smartqq.protocol.profiles import profile_by_name
 from smartqq.protocol.redact import register_secret
 from smartqq.protocol.session import SessionState
@@ -188,6 +188,9 @@ class Client:
         self._seen: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         self._dedup_window = dedup_window
         self._send_lock: asyncio.Lock | None = None
+        self._recover_lock: asyncio.Lock | None = None
+        self._generation = 0
+        """Bumped whenever the session is re-established, so concurrent failures recover once."""
         self._last_send = 0.0
         self._msg_ids = itertools.count(ep.msg_id_base() + 1)
         self._pending_jar = CookieJar()
@@ -473,8 +476,9 @@ class Client:
         probed = False
         unknown = 0
         try:
-            while not self._closed:
+            while not self._closed and self._fatal is None:
                 state = self._require_state()
+                gen = self._generation
                 try:
                     resp = await self._send(ep.poll2(state), timeout=self.poll_timeout)
                 except TransportError as exc:
@@ -519,13 +523,13 @@ class Client:
                             pass
                     else:
                         probed = False
-                        if not await self._recover(result.retcode, relink_first=True):
+                        if not await self._recover(result.retcode, gen, relink_first=True):
                             return
                 elif outcome is PollOutcome.RELINK:
-                    if not await self._recover(result.retcode, relink_first=True):
+                    if not await self._recover(result.retcode, gen, relink_first=True):
                         return
                 elif outcome is PollOutcome.RELOGIN:
-                    if not await self._recover(result.retcode, relink_first=False):
+                    if not await self._recover(result.retcode, gen, relink_first=False):
                         return
                 elif outcome is PollOutcome.UNKNOWN:
                     unknown += 1
@@ -534,7 +538,7 @@ class Client:
                     )
                     if unknown > _UNKNOWN_LIMIT:
                         unknown = 0
-                        if not await self._recover(result.retcode, relink_first=True):
+                        if not await self._recover(result.retcode, gen, relink_first=True):
                             return
                     else:
                         await asyncio.sleep(self._backoff.next())
@@ -565,14 +569,31 @@ class Client:
         log_poll.warning("kicked: %s", event.reason)
         if self.relogin_on_kick and self.auto_relogin:
             await self._relogin(0)
+            self._generation += 1
             return False
         self._fatal = Kicked(event.reason)
         self._connected = False
         self._dispatch(Disconnected(reason="kicked"))
         return True
 
-    async def _recover(self, retcode: int, *, relink_first: bool) -> bool:
-        """Relink and/or re-login after a dead-session answer; False when polling must end."""
+    async def _recover(self, retcode: int, generation: int, *, relink_first: bool) -> bool:
+        """Relink and/or re-login after a dead-session answer; False when the session is lost.
+
+        ``generation`` is the session generation the failing request was made
+        with: if the session was re-established since (by the poll loop or a
+        send), there is nothing left to do.
+        """
+        if self._recover_lock is None:
+            self._recover_lock = asyncio.Lock()
+        async with self._recover_lock:
+            if self._generation != generation:
+                return True
+            recovered = await self._recover_locked(retcode, relink_first=relink_first)
+            if recovered:
+                self._generation += 1
+            return recovered
+
+    async def _recover_locked(self, retcode: int, *, relink_first: bool) -> bool:
         state = self._require_state()
         can_relogin = self.auto_relogin
         self._dispatch(SessionExpired(retcode=retcode, will_relogin=can_relogin))
@@ -589,6 +610,8 @@ class Client:
             self._fatal = SessionExpiredError(
                 retcode, "poll2", "session ended and auto_relogin is off"
             )
+            self._connected = False
+            self._dispatch(Disconnected(reason="session expired"))
             return False
         await self._relogin(retcode)
         return True
@@ -621,7 +644,7 @@ class Client:
         font: Font | None,
         build: Callable[[SessionState, str, int], HttpRequest],
     ) -> SendResult:
-        state = self._require_state()
+        self._require_state()
         if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
             raise UsageError(f"{kind} target must be a positive int uin, not {target!r}")
         body = Content.coerce(content)
@@ -636,15 +659,11 @@ class Client:
             encoded = part.encode(font)
             await self._pace()
             msg_id = next(self._msg_ids)
-            req = build(state, encoded, msg_id)
-            resp = await self._send_once(req)
-            if resp.status != 200:
-                raise HTTPStatusError(resp.status, req.endpoint)
             try:
-                outcome = parse_send_response(resp.body, req.endpoint)
+                outcome = await self._send_part(build, encoded, msg_id, retry=True)
             except SessionExpiredError:
                 log_send.warning(
-                    "%s answered a dead-session code; the poll loop will recover", req.endpoint
+                    "%s to %d failed: the session could not be recovered", kind, target
                 )
                 raise
             msg_ids.append(msg_id)
@@ -657,6 +676,34 @@ class Client:
         return SendResult(
             kind=kind, target=target, msg_ids=tuple(msg_ids), status=status, retcodes=tuple(codes)
         )
+
+    async def _send_part(
+        self,
+        build: Callable[[SessionState, str, int], HttpRequest],
+        encoded: str,
+        msg_id: int,
+        *,
+        retry: bool,
+    ) -> SendOutcome:
+        """Send one part; after a dead-session answer recover once and resend.
+
+        Resending is safe there: 103/100012/121 mean the server refused the
+        message, unlike 1202, which may have been delivered.
+        """
+        generation = self._generation
+        req = build(self._require_state(), encoded, msg_id)
+        resp = await self._send_once(req)
+        if resp.status != 200:
+            raise HTTPStatusError(resp.status, req.endpoint)
+        try:
+            return parse_send_response(resp.body, req.endpoint)
+        except SessionExpiredError as exc:
+            if not retry:
+                raise
+            log_send.warning("%s answered %d; recovering the session", req.endpoint, exc.retcode)
+            if not await self._recover(exc.retcode, generation, relink_first=True):
+                raise
+            return await self._send_part(build, encoded, msg_id, retry=False)
 
     async def _send_once(self, req: HttpRequest) -> HttpResponse:
         """Retry only connections that failed before the request was written."""

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from smartqq.errors import SmartQQError, UsageError
-from smartqq.events import DiscuMessage, GroupMessage, MessageEvent
+from smartqq.events import DiscuMessage, GroupMessage, MessageEvent, SessMessage
 from smartqq.models import Discu, DiscuInfo, Friend, Group, GroupInfo
 from smartqq.table import Table
 
@@ -124,17 +124,28 @@ class Contacts:
             self.discu_info[did] = await self._client.get_discu_info(did)
         return self.discu_info[did]
 
+    async def _group_name(self, gid: int, uin: int) -> str:
+        info = await self.group_members(gid)
+        member = info.member(uin) if info else None
+        return member.display_name if member else str(uin)
+
+    async def _discu_name(self, did: int, uin: int) -> str:
+        info = await self.discu_members(did)
+        member = info.member(uin) if info else None
+        return member.display_name if member else str(uin)
+
     async def display_name(self, event: MessageEvent) -> str:
         uin = event.sender_uin
         try:
             if isinstance(event, GroupMessage):
-                info = await self.group_members(event.from_uin)
-                member = info.member(uin) if info else None
-                return member.display_name if member else str(uin)
+                return await self._group_name(event.from_uin, uin)
             if isinstance(event, DiscuMessage):
-                dinfo = await self.discu_members(event.did or event.from_uin)
-                dmember = dinfo.member(uin) if dinfo else None
-                return dmember.display_name if dmember else str(uin)
+                return await self._discu_name(event.did or event.from_uin, uin)
+            if isinstance(event, SessMessage) and uin not in self.friends:
+                # A stranger writing from a shared group (service_type 0) or discussion (1).
+                if event.service_type == 1:
+                    return await self._discu_name(event.id, uin)
+                return await self._group_name(event.id, uin)
             if uin not in self.friends:
                 await self.refresh(force=False)
             friend = self.friends.get(uin)

@@ -201,14 +201,19 @@ async def _send(request: web.Request, kind: str) -> web.Response:
             kind == "discu"
             and (target not in world.discussions or sender not in world.discussions[target].members)
         )
+        or (kind == "sess" and svc.shared_chat(sender, target) is None)
     ):
         return jsonr({"retcode": 100001, "errmsg": "error!!!"})
     limited = _rate_limited(svc, s)
     deliver = not limited or svc.config.deliver_on_1202
     if deliver:
         token = None
-        if kind in ("buddy", "sess"):
+        if kind == "buddy":
             svc.deliver_buddy(sender, target, content, token)
+        elif kind == "sess":
+            via = svc.shared_chat(sender, target)
+            assert via is not None  # checked above
+            svc.deliver_sess(sender, target, via, content, token)
         elif kind == "group":
             svc.deliver_group(sender, target, content, token)
         else:

@@ -237,8 +237,8 @@ class Emulator:
     async def _inject(self, request: web.Request) -> web.Response:
         data = await self._body(request)
         kind = data.get("kind")
-        if kind not in ("buddy", "group", "discuss", "discu"):
-            raise web.HTTPBadRequest(text="kind must be buddy, group or discuss")
+        if kind not in ("buddy", "group", "discuss", "discu", "sess"):
+            raise web.HTTPBadRequest(text="kind must be buddy, group, discuss or sess")
         sender = data.get("from")
         to = data.get("to")
         try:

@@ -15,7 +15,7 @@ import itertools
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,13 +245,29 @@ class Service:
         font = font or ["font", {"size": 10, "color": "000000", "style": [0, 0, 0], "name": "宋体"}]
         return [font, *body]
 
+    def _stamp(self, content: list[Any]) -> tuple[list[Any], int, int]:
+        """The wire content, a fresh msg_id and the time shared by every copy of a message."""
+        return self.content_wire(content), self.next_msg_id(), int(time.time())
+
+    def _fan_out(
+        self,
+        members: Iterable[int],
+        sender: int,
+        poll_type: str,
+        build: Callable[[Session], dict[str, Any]],
+        token: str | None,
+    ) -> int:
+        """Queue one event for every logged-in member but the sender; how many got it."""
+        count = 0
+        for member in members:
+            if member != sender and self.live(member) is not None:
+                count += self.push(member, PendingEvent(poll_type, build, token))
+        return count
+
     def deliver_buddy(
         self, sender: int, to: int, content: list[Any], token: str | None = None
     ) -> bool:
-        if self.live(to) is None:
-            return False
-        wire = self.content_wire(content)
-        msg_id, now = self.next_msg_id(), int(time.time())
+        wire, msg_id, now = self._stamp(content)
 
         def build(s: Session) -> dict[str, Any]:
             return {
@@ -263,61 +279,89 @@ class Service:
                 "to_uin": s.qq,
             }
 
-        return self.push(to, PendingEvent("message", build, token))
+        return self._fan_out((to,), sender, "message", build, token) == 1
+
+    def deliver_sess(
+        self,
+        sender: int,
+        to: int,
+        via: tuple[str, int],
+        content: list[Any],
+        token: str | None = None,
+    ) -> bool:
+        """A temporary-session message; ``via`` is (``group``, code) or (``discu``, did)."""
+        wire, msg_id, now = self._stamp(content)
+        kind, key = via
+
+        def build(s: Session) -> dict[str, Any]:
+            return {
+                "content": wire,
+                "flags": {"text": 1, "pic": 1, "file": 1, "audio": 1, "video": 1},
+                "from_uin": s.handle("qq", sender),
+                "id": s.handle(kind, key),
+                "msg_id": msg_id,
+                "msg_id2": msg_id % 1_000_000,
+                "msg_type": 140,
+                "reply_ip": 176_498_455,
+                "ruin": sender,
+                "service_type": 0 if kind == "group" else 1,
+                "time": now,
+                "to_uin": s.qq,
+            }
+
+        return self._fan_out((to,), sender, "sess_message", build, token) == 1
 
     def deliver_group(
         self, sender: int, code: int, content: list[Any], token: str | None = None
     ) -> int:
         group = self.world.groups[code]
-        wire = self.content_wire(content)
-        msg_id, now = self.next_msg_id(), int(time.time())
-        count = 0
-        for member in group.members:
-            if member == sender or self.live(member) is None:
-                continue
+        wire, msg_id, now = self._stamp(content)
 
-            def build(s: Session) -> dict[str, Any]:
-                gid = s.handle("group", code)
-                return {
-                    "content": wire,
-                    "from_uin": gid,
-                    "group_code": gid,
-                    "msg_id": msg_id,
-                    "msg_type": 0,
-                    "send_uin": s.handle("qq", sender),
-                    "time": now,
-                    "to_uin": s.qq,
-                }
+        def build(s: Session) -> dict[str, Any]:
+            gid = s.handle("group", code)
+            return {
+                "content": wire,
+                "from_uin": gid,
+                "group_code": gid,
+                "msg_id": msg_id,
+                "msg_type": 0,
+                "send_uin": s.handle("qq", sender),
+                "time": now,
+                "to_uin": s.qq,
+            }
 
-            count += self.push(member, PendingEvent("group_message", build, token))
-        return count
+        return self._fan_out(group.members, sender, "group_message", build, token)
 
     def deliver_discu(
         self, sender: int, did: int, content: list[Any], token: str | None = None
     ) -> int:
         disc = self.world.discussions[did]
-        wire = self.content_wire(content)
-        msg_id, now = self.next_msg_id(), int(time.time())
-        count = 0
-        for member in disc.members:
-            if member == sender or self.live(member) is None:
-                continue
+        wire, msg_id, now = self._stamp(content)
 
-            def build(s: Session) -> dict[str, Any]:
-                d = s.handle("discu", did)
-                return {
-                    "content": wire,
-                    "did": d,
-                    "from_uin": d,
-                    "msg_id": msg_id,
-                    "msg_type": 0,
-                    "send_uin": s.handle("qq", sender),
-                    "time": now,
-                    "to_uin": s.qq,
-                }
+        def build(s: Session) -> dict[str, Any]:
+            d = s.handle("discu", did)
+            return {
+                "content": wire,
+                "did": d,
+                "from_uin": d,
+                "msg_id": msg_id,
+                "msg_type": 0,
+                "send_uin": s.handle("qq", sender),
+                "time": now,
+                "to_uin": s.qq,
+            }
 
-            count += self.push(member, PendingEvent("discu_message", build, token))
-        return count
+        return self._fan_out(disc.members, sender, "discu_message", build, token)
+
+    def shared_chat(self, a: int, b: int) -> tuple[str, int] | None:
+        """A group or discussion both ``a`` and ``b`` belong to (what a sess message needs)."""
+        for group in self.world.groups_of(a):
+            if b in group.members:
+                return ("group", group.code)
+        for disc in self.world.discussions_of(a):
+            if b in disc.members:
+                return ("discu", disc.id)
+        return None
 
     def status_changed(self, qq: int, status: str, client_type: int = 1) -> None:
         self.world.account(qq).status = status
@@ -402,4 +446,9 @@ def inject(
         if disc is None:
             raise ValueError(f"{qq} is not in discussion {to}")
         return svc.deliver_discu(qq, disc.id, body, token)
+    if kind == "sess":
+        via = svc.shared_chat(qq, to) if to is not None else None
+        if to is None or via is None:
+            raise ValueError(f"{qq} shares no group or discussion with {to}")
+        return int(svc.deliver_sess(qq, to, via, body, token))
     raise ValueError(f"unknown message kind {kind!r}")

@@ -34,6 +34,10 @@ class WorldUser:
         did = self._svc.world.find_discussion(discussion).id
         return self._svc.inject("discu", self.qq, did, "", token, _wire(text))
 
+    def send_sess(self, to: int, text: str | list[Any], token: str | None = None) -> int:
+        """A temporary-session message to ``to`` (a QQ sharing a group or discussion)."""
+        return self._svc.inject("sess", self.qq, to, "", token, _wire(text))
+
     def set_status(self, status: str) -> None:
         self._svc.status_changed(self.qq, status)
 
