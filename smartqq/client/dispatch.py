@@ -51,8 +51,9 @@ class EventStream(Generic[E]):
         self.event_type = event_type
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=buffer)
         self.dropped = 0
+        self.ended = False
 
-    def offer(self, event: Event | None) -> None:
+    def offer(self, event: Event) -> None:
         if self.queue.full():
             self.queue.get_nowait()
             self.dropped += 1
@@ -62,7 +63,16 @@ class EventStream(Generic[E]):
     def __aiter__(self) -> EventStream[E]:
         return self
 
+    def end(self) -> None:
+        """No more events will come; what is buffered is still delivered."""
+        self.ended = True
+        if not self.queue.full():
+            self.queue.put_nowait(None)  # wakes a consumer waiting on an empty queue
+
     async def __anext__(self) -> E:
+        if self.ended and self.queue.empty():
+            self.close()
+            raise StopAsyncIteration
         item = await self.queue.get()
         if item is None:
             self.close()
@@ -184,7 +194,7 @@ class Dispatcher:
 
     def end_streams(self) -> None:
         for s in list(self._streams):
-            s.offer(None)
+            s.end()
 
     async def drain(self, timeout: float) -> None:
         """Wait for running handlers, then cancel what is left."""

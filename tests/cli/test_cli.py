@@ -202,6 +202,9 @@ async def test_corrupt_session_file_is_a_typed_error(
         ["login", "--qq", "abc"],
         ["emulator", "--hold", "0"],
         ["emulator", "--idle", "42"],
+        ["emulator", "--hold", "soon"],
+        ["emulator", "--max-batch", "x"],
+        ["emulator", "--max-batch", "0"],
         ["listen", "--count", "0"],
         [],
     ],
@@ -219,6 +222,14 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             build_parser().parse_args([command, "--help"])
         assert exc.value.code == 0
         assert f"usage: smartqq {command}" in capsys.readouterr().out
+
+
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def interrupted(argv: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("smartqq.cli.amain", interrupted)
+    assert main(["selfcheck"]) == 130
 
 
 def test_selfcheck_through_main(capsys: pytest.CaptureFixture[str]) -> None:

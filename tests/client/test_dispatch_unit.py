@@ -1,0 +1,113 @@
+"""The dispatcher on its own: polymorphism, streams, filters, error hooks, draining."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from smartqq.client.dispatch import Dispatcher
+from smartqq.errors import UsageError
+from smartqq.events import BuddyMessage, Event, GroupMessage, MessageEvent, parse_event
+
+
+def buddy(text: str, msg_id: int = 1) -> BuddyMessage:
+    event = parse_event(
+        {"poll_type": "message", "value": {"msg_id": msg_id, "from_uin": 5, "content": [text]}}
+    )
+    assert isinstance(event, BuddyMessage)
+    return event
+
+
+async def test_stream_drops_the_oldest_when_full_and_ends(caplog: pytest.LogCaptureFixture) -> None:
+    d = Dispatcher(owner=None)
+    async with d.stream(BuddyMessage, buffer=2) as stream:
+        for i in range(3):
+            d.dispatch(buddy(f"m{i}", i + 1))
+        assert stream.dropped == 1
+        assert "dropped the oldest event" in caplog.text
+        d.end_streams()
+        assert [e.text async for e in stream] == ["m1", "m2"]
+    assert not d._streams
+    other = d.stream(Event, buffer=1)
+    await other.aclose()
+    assert not d._streams
+
+
+async def test_filters_that_raise_are_logged_and_skip_the_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    d = Dispatcher(owner=None)
+    calls: list[str] = []
+
+    def bad_filter(event: Any) -> bool:
+        raise RuntimeError("filter bug")
+
+    d.register(MessageEvent, lambda e: calls.append("all"))
+    d.register(BuddyMessage, lambda e: calls.append("filtered"), bad_filter)
+    d.register(GroupMessage, lambda e: calls.append("group"))
+    assert d.dispatch(buddy("x")) == 1
+    await asyncio.gather(*d.tasks)
+    assert calls == ["all"]
+    assert "filter failed on BuddyMessage" in caplog.text
+
+
+async def test_a_failing_error_hook_is_logged_too(caplog: pytest.LogCaptureFixture) -> None:
+    def hook(exc: BaseException, event: Event, handler: Any) -> None:
+        raise ValueError("hook bug")
+
+    d = Dispatcher(owner=None, error_hook=hook)
+
+    async def handler(event: BuddyMessage) -> None:
+        raise KeyError("handler bug")
+
+    d.register(None, handler)
+    d.dispatch(buddy("x"))
+    with caplog.at_level(logging.ERROR, logger="smartqq.dispatch"):
+        await asyncio.gather(*d.tasks)
+    assert "the error hook itself failed" in caplog.text
+
+
+async def test_drain_cancels_handlers_that_outlive_the_timeout() -> None:
+    d = Dispatcher(owner=None)
+    finished: list[bool] = []
+
+    async def slow(event: BuddyMessage) -> None:
+        await asyncio.sleep(30)
+        finished.append(True)
+
+    d.register(BuddyMessage, slow)
+    d.dispatch(buddy("x"))
+    tasks = set(d.tasks)
+    await d.drain(timeout=0.05)
+    assert all(t.cancelled() for t in tasks)
+    assert finished == []
+    await d.drain(timeout=0.05)  # nothing left: returns at once
+
+
+def test_registration_errors_are_usage_errors() -> None:
+    d = Dispatcher(owner=None)
+    with pytest.raises(UsageError, match="not callable"):
+        d.register(BuddyMessage, "not a function")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="not an Event class"):
+        d.register(int, lambda e: None)  # type: ignore[arg-type]
+
+    def wrong(event: int) -> None: ...
+
+    with pytest.raises(UsageError, match="annotated"):
+        d.register(None, wrong)
+
+    def unresolvable(event: NoSuchType) -> None:  # type: ignore[name-defined]  # noqa: F821
+        ...
+
+    with pytest.raises(UsageError, match="cannot read the annotations"):
+        d.register(None, unresolvable)
+
+
+async def test_wait_for_times_out_and_forgets_the_waiter() -> None:
+    d = Dispatcher(owner=None)
+    with pytest.raises(TimeoutError):
+        await d.wait_for(BuddyMessage, timeout=0.01)
+    assert d._waiters == []
