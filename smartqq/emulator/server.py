@@ -96,6 +96,22 @@ class Emulator:
             await self._runner.cleanup()
             self._runner = None
 
+    async def restart(self, *, keep_logins: bool = True) -> None:
+        """Stop serving (dropping every connection and held poll) and serve again on the same
+        port with the same world.
+
+        ``keep_logins=True`` is a front-end restart: sessions and their queued events
+        survive, so clients reconnect and lose nothing. ``keep_logins=False`` is a cold
+        restart: clients get dead-session answers and must relink or log in again.
+        """
+        if self._runner is None:
+            raise RuntimeError("the emulator is not running")
+        await self.close()
+        if not keep_logins:
+            self.service.forget_logins()
+        self.app = self._build_app()
+        await self.start()
+
     async def __aenter__(self) -> Emulator:
         await self.start()
         return self
@@ -235,20 +251,27 @@ class Emulator:
         return data
 
     async def _inject(self, request: web.Request) -> web.Response:
+        """Queue a message; ``"repeat": N`` queues N copies (tokens get ``-i`` suffixes)."""
         data = await self._body(request)
         kind = data.get("kind")
         if kind not in ("buddy", "group", "discuss", "discu", "sess"):
             raise web.HTTPBadRequest(text="kind must be buddy, group, discuss or sess")
         sender = data.get("from")
         to = data.get("to")
+        token = data.get("token")
         try:
-            count = self.inject(
-                "discu" if kind == "discuss" else kind,
-                int(sender) if sender is not None else None,
-                int(to) if to is not None else None,
-                str(data.get("text", "")),
-                str(data["token"]) if data.get("token") is not None else None,
-            )
+            repeat = int(data.get("repeat", 1))
+            if not 1 <= repeat <= 100_000:
+                raise ValueError("repeat must be 1..100000")
+            count = 0
+            for i in range(repeat):
+                count += self.inject(
+                    "discu" if kind == "discuss" else kind,
+                    int(sender) if sender is not None else None,
+                    int(to) if to is not None else None,
+                    str(data.get("text", "")),
+                    None if token is None else (str(token) if repeat == 1 else f"{token}-{i}"),
+                )
         except (WorldError, ValueError, TypeError) as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         return jsonr({"ok": True, "delivered_to": count})

@@ -148,6 +148,26 @@ class Service:
         self.sent_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.hosts: dict[str, int] = {}
 
+    def forget_logins(self) -> None:
+        """Drop every session, login cookie, QR code and queued event (a cold restart).
+
+        The world and the test records (``sent``, ``injected``, ``delivered``…) stay.
+        """
+        for table in (
+            self.sessions,
+            self.by_qq,
+            self.queues,
+            self.pending_vfwebqq,
+            self.pending_ptwebqq,
+            self.qr,
+            self.tickets,
+            self.skeys,
+            self.captchas,
+            self.check_codes,
+        ):
+            table.clear()
+        self.online_at = None
+
     # -- ids ---------------------------------------------------------------------------
 
     def next_msg_id(self) -> int:

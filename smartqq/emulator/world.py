@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import toml_writer
+
 __all__ = ["Account", "Discussion", "FriendEntry", "Group", "World", "WorldError", "demo_world"]
 
 
@@ -197,9 +199,14 @@ class World:
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(
-            json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        """Write the world as JSON, or as TOML when ``path`` ends in ``.toml``."""
+        p = Path(path)
+        data = self.to_dict()
+        if p.suffix == ".toml":
+            text = toml_writer.dumps(data)
+        else:
+            text = json.dumps(data, ensure_ascii=False, indent=2)
+        p.write_text(text, encoding="utf-8")
 
 
 BOT_QQ = 10001
