@@ -83,7 +83,7 @@ class Emulator:
             self.app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self.port)
+        self._site = web.TCPSite(self._runner, self.host, self.port, backlog=2048)
         await self._site.start()
         sockets: Any = getattr(self._site._server, "sockets", None)
         if sockets:

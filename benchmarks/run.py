@@ -1,0 +1,124 @@
+"""smartqq benchmarks: each figure beside a raw baseline measured in the same run.
+
+    python benchmarks/run.py --quick          # under a minute
+    python benchmarks/run.py                  # the full run (1,000 clients)
+    python benchmarks/run.py --check          # exit 1 when a target is missed
+
+Prints a table and writes JSON (``--json``, default ``benchmarks/results.json``).
+The ratio is the headline: these machines are shared and noisy, absolute
+numbers are not stable. Not run in CI for that reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import local  # noqa: E402
+import wire  # noqa: E402
+
+
+def raise_fd_limit() -> int:
+    """1,000 clients need more than the usual 1,024 descriptors; raise the soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            return soft
+    return want
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit in ("ms", "s", "KiB"):
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("figure", "ours", "baseline", "ratio", "target", "ok")
+    body = [
+        (
+            r["figure"],
+            fmt(r["value"], r["unit"]),
+            fmt(r["baseline"], r["unit"]),
+            f"{r['ratio']:.2f}" if r["ratio"] is not None else "-",
+            r["target"],
+            "yes" if r["ok"] else "NO",
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+        for row in [head, *body]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+async def run_wire(quick: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows += await wire.wire_rows(quick, Path(tmp))
+        rows += await wire.scale_rows(quick, Path(tmp))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes; under a minute")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results.json"))
+    parser.add_argument(
+        "--child", nargs=4, metavar=("KIND", "URL", "N", "EVENTS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    raise_fd_limit()
+    if args.child:
+        kind, url, n, events = args.child
+        fn = wire.child_clients if kind == "clients" else wire.child_bare
+        print(json.dumps(asyncio.run(fn(url, int(n), int(events)))))
+        return 0
+    started = time.perf_counter()
+    rows = [local.parse_dispatch_rows(args.quick), *asyncio.run(run_wire(args.quick))]
+    print(table(rows))
+    elapsed = time.perf_counter() - started
+    print(f"\n{'quick' if args.quick else 'full'} run in {elapsed:.0f} s on {machine()}")
+    args.json.write_text(
+        json.dumps({"machine": machine(), "quick": args.quick, "rows": rows}, indent=2) + "\n"
+    )
+    print(f"wrote {args.json}")
+    missed = [r["figure"] for r in rows if not r["ok"]]
+    if missed:
+        print("targets missed: " + "; ".join(missed))
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
