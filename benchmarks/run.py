@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import local  # noqa: E402
-import wire  # noqa: E402
+import local
+import wire
 
 
 def raise_fd_limit() -> int:

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from emulator_proc import BOT, FIRST_CLIENT, GROUP, PASSWORD, SENDER, emulator_process, free_port
 
 from smartqq import BuddyMessage, Client, Content, GroupMessage
 from smartqq.protocol import endpoints as ep
 from smartqq.protocol.http import HttpRequest
 from smartqq.protocol.session import SessionState
-
-from emulator_proc import BOT, FIRST_CLIENT, GROUP, PASSWORD, SENDER, emulator_process, free_port
 
 
 def rss_bytes() -> int:

@@ -202,10 +202,10 @@ class World:
         """Write the world as JSON, or as TOML when ``path`` ends in ``.toml``."""
         p = Path(path)
         data = self.to_dict()
-        if p.suffix == ".toml":
-            text = toml_writer.dumps(data)
-        else:
-            text = json.dumps(data, ensure_ascii=False, indent=2)
+        as_toml = p.suffix == ".toml"
+        text = (
+            toml_writer.dumps(data) if as_toml else json.dumps(data, ensure_ascii=False, indent=2)
+        )
         p.write_text(text, encoding="utf-8")
 
 
