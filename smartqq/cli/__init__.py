@@ -14,29 +14,10 @@ from collections.abc import Sequence
 
 from smartqq.emulator.world import WorldError
 
+from .argtypes import positive_float, positive_int
 from .commands import add_commands, run_command
 
 __all__ = ["amain", "build_parser", "main"]
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,9 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--qr-confirm-after", type=int, default=3, help="ptqrlogin checks before auto-confirming"
     )
     emu.add_argument(
-        "--hold", type=_positive_float, default=60.0, help="seconds an idle poll2 is held"
+        "--hold", type=positive_float, default=60.0, help="seconds an idle poll2 is held"
     )
-    emu.add_argument("--max-batch", type=_positive_int, default=20)
+    emu.add_argument("--max-batch", type=positive_int, default=20)
     emu.add_argument("--idle", choices=("102", "errmsg", "504"), default="102")
     emu.add_argument("--control-token", help="required for /_emu/ on non-loopback binds")
     add_commands(sub)

@@ -29,6 +29,8 @@ from smartqq.errors import LoginError, SmartQQError, UsageError
 from smartqq.events import Event, LifecycleEvent, MessageEvent
 from smartqq.models import SendStatus
 
+from .argtypes import positive_int
+
 __all__ = ["add_commands", "run_command"]
 
 EXIT_UNCERTAIN = 3
@@ -65,13 +67,13 @@ def add_commands(sub: Any) -> None:
     )
     _add_common(login)
     login.add_argument(
-        "--qq", type=_qq_number, help="password login for this QQ number (prompted, hidden)"
+        "--qq", type=positive_int, help="password login for this QQ number (prompted, hidden)"
     )
     listen = sub.add_parser("listen", help="print events as they arrive")
     _add_common(listen)
     listen.add_argument("--json", action="store_true", help="one JSON object per line")
     listen.add_argument(
-        "--count", type=_qq_number, help="stop after this many non-lifecycle events"
+        "--count", type=positive_int, help="stop after this many non-lifecycle events"
     )
     listen.add_argument("--timeout", type=float, help="stop after this many seconds")
     send = sub.add_parser("send", help="send a message to a friend, group or discussion")
@@ -82,16 +84,6 @@ def add_commands(sub: Any) -> None:
     contacts = sub.add_parser("contacts", help="list friends, groups and discussions")
     _add_common(contacts)
     contacts.add_argument("--json", action="store_true", help="print one JSON document")
-
-
-def _qq_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
 
 
 def _show_qr(qr: QRCode) -> None:
