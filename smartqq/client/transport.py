@@ -63,7 +63,8 @@ class AiohttpTransport:
             data = req.form_body()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         limit = timeout or req.timeout or self.default_timeout
-        log.debug("%s %s", req.method, redact(req.full_url))
+        if log.isEnabledFor(logging.DEBUG):  # redacting costs more than the request itself
+            log.debug("%s %s", req.method, redact(req.full_url))
         try:
             async with self._client().request(
                 req.method,
