@@ -312,6 +312,9 @@ class Client:
     def _adopt(self, state: SessionState) -> None:
         for secret in state.secrets():
             register_secret(secret)
+        if self.state is not None:
+            # uins, gids and dids are per login: cached ones now point nowhere.
+            self.contacts.invalidate()
         self.state = state
         self._connected = True
         if self.session_file is not None:

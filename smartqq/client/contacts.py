@@ -61,6 +61,13 @@ class Contacts:
             self.discu_info.clear()
             self.loaded_at = time.monotonic()
 
+    def invalidate(self) -> None:
+        """Forget everything: after a re-login the server hands out new uins."""
+        self.friends, self.groups, self.discus = {}, {}, {}
+        self.group_info.clear()
+        self.discu_info.clear()
+        self.loaded_at = None
+
     async def require(self, kind: str, ident: int) -> None:
         """Raise :class:`UsageError` if ``ident`` is not a known friend/group/discussion."""
         attr = {"buddy": "friends", "group": "groups", "discu": "discus"}[kind]

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .state import Service, Session
+from .state import PendingEvent, Service, Session
 from .web import form_r, int_param, jsonr, service
 
 __all__ = ["routes"]
@@ -110,11 +110,12 @@ async def poll2(request: web.Request) -> web.StreamResponse:
             s.last_rotation = time.time()
             s.ptwebqq = svc.token_hex(24)
             return jsonr({"retcode": 116, "p": s.ptwebqq})
+        if request.transport is None or request.transport.is_closing():
+            raise asyncio.CancelledError  # the client left; keep its events queued
         events = svc.take(s.qq, max(1, svc.config.max_batch))
         if events:
-            svc.record_delivery(s.qq, events)
             result = [{"poll_type": e.poll_type, "value": e.build(s)} for e in reversed(events)]
-            return jsonr({"retcode": 0, "result": result})
+            return await _deliver(request, svc, s.qq, events, result)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return _idle(svc)
@@ -126,6 +127,26 @@ async def poll2(request: web.Request) -> web.StreamResponse:
             pass
         finally:
             svc.waiters -= 1
+
+
+async def _deliver(
+    request: web.Request,
+    svc: Service,
+    qq: int,
+    events: list[PendingEvent],
+    result: list[dict[str, Any]],
+) -> web.StreamResponse:
+    """Write a batch; events whose response could not be written go back to the queue
+    front, so a client that timed out or lost its connection gets them on the next poll."""
+    resp = jsonr({"retcode": 0, "result": result})
+    try:
+        await resp.prepare(request)
+        await resp.write_eof()
+    except (ConnectionError, asyncio.CancelledError):
+        svc.requeue(qq, events)
+        raise
+    svc.record_delivery(qq, events)
+    return resp
 
 
 def _send_ok(svc: Service) -> web.Response:

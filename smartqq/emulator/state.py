@@ -248,6 +248,11 @@ class Service:
         s.wake.set()
         return True
 
+    def requeue(self, qq: int, events: list[PendingEvent]) -> None:
+        """Put undelivered events back at the front, in their original order."""
+        q = self.queues.setdefault(qq, deque())
+        q.extendleft(reversed(events))
+
     def take(self, qq: int, limit: int) -> list[PendingEvent]:
         q = self.queues.get(qq)
         if not q:
