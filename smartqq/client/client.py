@@ -121,6 +121,11 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
+def _check_target(kind: str, target: object) -> None:
+    if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
+        raise UsageError(f"{kind} target must be a positive int id, not {target!r}")
+
+
 def _default_on_qrcode(qr: QRCode) -> None:
     # Without a callback the only place a person can see the code is the terminal.
     sys.stderr.write("Scan this QR code with the QQ mobile app:\n" + qr.terminal() + "\n")
@@ -648,8 +653,7 @@ class Client:
         build: Callable[[SessionState, str, int], HttpRequest],
     ) -> SendResult:
         self._require_state()
-        if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
-            raise UsageError(f"{kind} target must be a positive int uin, not {target!r}")
+        _check_target(kind, target)
         body = Content.coerce(content)
         if not body.segments or (
             not body.text.strip() and not any(not hasattr(s, "text") for s in body.segments)
@@ -727,6 +731,7 @@ class Client:
         font: Font | None = None,
     ) -> SendResult:
         """Send to a friend by uin. Long content is split; see :class:`SendResult`."""
+        _check_target("buddy", uin)
         await self.contacts.require("buddy", uin)
         face = self.contacts.self_face
         return await self._send_parts(
@@ -741,6 +746,7 @@ class Client:
         font: Font | None = None,
     ) -> SendResult:
         """Send to a group by its ``gid``."""
+        _check_target("group", gid)
         await self.contacts.require("group", gid)
         face = self.contacts.self_face
         return await self._send_parts(
@@ -755,6 +761,7 @@ class Client:
         font: Font | None = None,
     ) -> SendResult:
         """Send to a discussion by its ``did``."""
+        _check_target("discu", did)
         await self.contacts.require("discu", did)
         face = self.contacts.self_face
         return await self._send_parts(
