@@ -40,6 +40,8 @@ class FaultRunResult:
     out_of_order: list[str] = field(default_factory=list)
     faults: Counter[str] = field(default_factory=Counter)
     max_gap_after_fault: float = 0.0
+    """Seconds from a fault's end to the next message a handler saw (worst case)."""
+    gaps: dict[str, float] = field(default_factory=dict)
     replies: Counter[str] = field(default_factory=Counter)
     reply_errors: list[str] = field(default_factory=list)
     leftover_tasks: list[str] = field(default_factory=list)
@@ -52,7 +54,9 @@ class FaultRunResult:
             f"injected={self.injected} delivered={self.delivered} seen={self.seen} "
             f"lost={len(self.lost)} duplicated={len(self.duplicated)} "
             f"out_of_order={len(self.out_of_order)} faults={sum(self.faults.values())} "
-            f"max_gap_after_fault={self.max_gap_after_fault:.2f}s replies={dict(self.replies)} "
+            f"max_gap_after_fault={self.max_gap_after_fault:.2f}s "
+            f"(worst: {max(self.gaps, key=self.gaps.__getitem__, default='-')}) "
+            f"replies={dict(self.replies)} "
             f"rss_kib first/last={self.rss_kib[:1]}/{self.rss_kib[-1:]}"
         )
 
@@ -120,7 +124,7 @@ async def fault_run(
     res = FaultRunResult(fd_before=_fd_count())
     seen: list[tuple[str, int]] = []
     seen_at: list[float] = []
-    fault_times: list[float] = []
+    fault_ends: list[tuple[str, float]] = []
     reply_status: dict[str, str] = {}
     background: set[asyncio.Task[Any]] = set()
     async with Emulator(hold=HOLD, qr_confirm_after=1, max_batch=rng.choice([1, 5, 20])) as emu:
@@ -174,7 +178,10 @@ async def fault_run(
                 if time.monotonic() >= next_fault:
                     name, action = rng.choice(schedule)
                     res.faults[name] += 1
-                    fault_times.append(time.monotonic())
+                    # A slow answer only ends when the client gives up on it (the rule
+                    # fires on the next poll, up to one hold later).
+                    lasts = HOLD + POLL_TIMEOUT if name == "slow past timeout" else 0.0
+                    fault_ends.append((name, time.monotonic() + lasts))
                     outcome = action(emu)
                     if asyncio.iscoroutine(outcome):
                         task = asyncio.ensure_future(outcome)
@@ -206,10 +213,11 @@ async def fault_run(
             res.out_of_order += [
                 f"{kind}:m{b}<m{a}" for a, b in itertools.pairwise(numbers) if b < a
             ]
-        for t in fault_times:
-            after = [s for s in seen_at if s > t]
-            if after:
-                res.max_gap_after_fault = max(res.max_gap_after_fault, after[0] - t)
+        for name, end in fault_ends:
+            after = next((t for t in seen_at if t > end), None)
+            if after is not None:
+                res.gaps[name] = max(res.gaps.get(name, 0.0), after - end)
+        res.max_gap_after_fault = max(res.gaps.values(), default=0.0)
         sent_counts = Counter(r["text"] for r in emu.sent)
         for text, status in reply_status.items():
             count = sent_counts.get(text, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .fault_run import BACKOFF_CAP, HOLD, POLL_TIMEOUT, FaultRunResult, fault_run
+from .fault_run import BACKOFF_CAP, HOLD, FaultRunResult, fault_run
 
 
 def check(res: FaultRunResult) -> None:
@@ -13,8 +13,9 @@ def check(res: FaultRunResult) -> None:
     assert res.lost == []
     assert res.duplicated == []
     assert res.out_of_order == []
-    # Recovery is bounded: the backoff cap, one long-poll and a re-login at most.
-    assert res.max_gap_after_fault < BACKOFF_CAP + HOLD + 2 * POLL_TIMEOUT + 1.5
+    # From a fault's end to the next delivered message: within the backoff cap plus one
+    # idle hold, with 1 s of slack for a re-login's round trips on a shared machine.
+    assert res.max_gap_after_fault < BACKOFF_CAP + HOLD + 1.0, res.gaps
     assert "sent but not exactly once" not in res.replies
     assert "sent twice" not in res.replies
     # A reply may fail on a dropped connection, never because the client lost track of ids.
