@@ -35,8 +35,18 @@ def bench_client(url: str, qq: int, **kw: Any) -> Client:
     return Client(qq, PASSWORD, base_url=url, **kw)
 
 
-async def control(http: aiohttp.ClientSession, url: str, path: str, payload: dict[str, Any]) -> Any:
-    async with http.post(f"{url}/_emu/{path}", json=payload) as resp:
+async def inject(
+    http: aiohttp.ClientSession,
+    url: str,
+    to: int,
+    text: str,
+    *,
+    kind: str = "buddy",
+    repeat: int = 1,
+) -> Any:
+    """Queue ``repeat`` messages from the sender through the emulator's control API."""
+    payload = {"kind": kind, "from": SENDER, "to": to, "text": text, "repeat": repeat}
+    async with http.post(f"{url}/_emu/inject", json=payload) as resp:
         resp.raise_for_status()
         return await resp.json()
 
@@ -107,12 +117,7 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
             if count >= n_events:
                 got.set()
 
-        await control(
-            http,
-            url,
-            "inject",
-            {"kind": "buddy", "from": SENDER, "to": FIRST_CLIENT, "text": "x", "repeat": n_events},
-        )
+        await inject(http, url, FIRST_CLIENT, "x", repeat=n_events)
         t0 = time.perf_counter()
         poller = asyncio.create_task(bare_poll_loop(http, url, base_state, bump))
         await asyncio.wait_for(got.wait(), 120)
@@ -143,12 +148,7 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
 
         bot.add_handler(BuddyMessage, handler)
         await bot.login()
-        await control(
-            http,
-            url,
-            "inject",
-            {"kind": "buddy", "from": SENDER, "to": BOT, "text": "x", "repeat": n_events},
-        )
+        await inject(http, url, BOT, "x", repeat=n_events)
         t0 = time.perf_counter()
         await bot.start()
         await asyncio.wait_for(done.wait(), 120)
@@ -199,9 +199,7 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
             out = []
             for _ in range(n_latency):
                 t0 = time.perf_counter()
-                await control(
-                    http, url, "inject", {"kind": "buddy", "from": SENDER, "to": to, "text": "ping"}
-                )
+                await inject(http, url, to, "ping")
                 await asyncio.wait_for(wait_one(), 10)
                 out.append((time.perf_counter() - t0) * 1000)
             return out
@@ -221,12 +219,7 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
                 waiter = asyncio.ensure_future(bot.wait_for(BuddyMessage, timeout=10))
                 await asyncio.sleep(0)
                 t0 = time.perf_counter()
-                await control(
-                    http,
-                    url,
-                    "inject",
-                    {"kind": "buddy", "from": SENDER, "to": BOT, "text": "ping"},
-                )
+                await inject(http, url, BOT, "ping")
                 await waiter
                 out.append((time.perf_counter() - t0) * 1000)
             return out
@@ -334,21 +327,14 @@ async def child_clients(url: str, n: int, events_each: int) -> dict[str, Any]:
         held = stats["waiters"]
         after = rss_bytes()
         t0 = time.perf_counter()
-        await control(
-            http, url, "inject", {"kind": "group", "from": SENDER, "to": GROUP, "text": "broadcast"}
-        )
+        await inject(http, url, GROUP, "broadcast", kind="group")
         await asyncio.wait_for(all_seen.wait(), 60)
         broadcast = time.perf_counter() - t0
         all_seen.clear()
         finished[0] = 0
         target[0] = 1 + events_each
         t0 = time.perf_counter()
-        await control(
-            http,
-            url,
-            "inject",
-            {"kind": "group", "from": SENDER, "to": GROUP, "text": "burst", "repeat": events_each},
-        )
+        await inject(http, url, GROUP, "burst", kind="group", repeat=events_each)
         await asyncio.wait_for(all_seen.wait(), 120)
         burst = time.perf_counter() - t0
     await asyncio.gather(*(c.close() for c in clients))
