@@ -456,10 +456,14 @@ class PollResult:
         )
 
 
+def _int_attr(ev: Event, name: str) -> int:
+    # Untyped events keep unknown fields as received: a "msg_id" may be anything.
+    value = getattr(ev, name, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _sort_key(ev: Event, idx: int, last_time: int) -> tuple[int, int, int]:
-    t = getattr(ev, "time", 0) or last_time
-    mid = getattr(ev, "msg_id", 0) or 0
-    return (t, mid, idx)
+    return (_int_attr(ev, "time") or last_time, _int_attr(ev, "msg_id"), idx)
 
 
 def parse_poll(body: bytes | str | Mapping[str, Any]) -> PollResult:

@@ -470,9 +470,10 @@ class Client:
 
     def _is_new(self, event: Event) -> bool:
         msg_id = getattr(event, "msg_id", None)
-        if not msg_id:
-            return True
-        key = (event.kind, int(msg_id), int(getattr(event, "from_uin", 0) or 0))
+        if not isinstance(msg_id, int) or isinstance(msg_id, bool) or not msg_id:
+            return True  # nothing reliable to de-duplicate on (untyped events keep raw fields)
+        sender = getattr(event, "from_uin", 0)
+        key = (event.kind, msg_id, sender if isinstance(sender, int) else 0)
         if key in self._seen:
             return False
         self._seen[key] = None
@@ -514,7 +515,7 @@ class Client:
                     for event in result.events:
                         if self._is_new(event):
                             self._dispatch(event)
-                            if isinstance(event, KickMessage) and await self._kicked(event):
+                            if isinstance(event, KickMessage) and await self._kicked(event, gen):
                                 return
                 elif outcome is PollOutcome.NEW_PTWEBQQ and result.ptwebqq is not None:
                     log_poll.info("ptwebqq rotated (116)")
@@ -572,12 +573,11 @@ class Client:
             self._connected = True
             self._dispatch(Reconnected(how="network"))
 
-    async def _kicked(self, event: KickMessage) -> bool:
+    async def _kicked(self, event: KickMessage, generation: int) -> bool:
         """Handle a kick; True when polling must end."""
         log_poll.warning("kicked: %s", event.reason)
         if self.relogin_on_kick and self.auto_relogin:
-            await self._relogin(0)
-            self._generation += 1
+            await self._once_per_generation(generation, lambda: self._relogin(0))
             return False
         self._fatal = Kicked(event.reason)
         self._connected = False
@@ -591,15 +591,27 @@ class Client:
         with: if the session was re-established since (by the poll loop or a
         send), there is nothing left to do.
         """
+        return await self._once_per_generation(
+            generation, lambda: self._recover_locked(retcode, relink_first=relink_first)
+        )
+
+    async def _once_per_generation(
+        self, generation: int, reestablish: Callable[[], Awaitable[bool | None]]
+    ) -> bool:
+        """Run ``reestablish`` unless the session changed since ``generation``.
+
+        The poll loop, a kick and failing sends can all notice a dead session at
+        once; serialising here means one re-login, not several that kick each other.
+        """
         if self._recover_lock is None:
             self._recover_lock = asyncio.Lock()
         async with self._recover_lock:
             if self._generation != generation:
                 return True
-            recovered = await self._recover_locked(retcode, relink_first=relink_first)
-            if recovered:
+            ok = await reestablish() is not False
+            if ok:
                 self._generation += 1
-            return recovered
+            return ok
 
     async def _recover_locked(self, retcode: int, *, relink_first: bool) -> bool:
         state = self._require_state()
@@ -625,10 +637,16 @@ class Client:
         return True
 
     async def _relogin(self, retcode: int) -> None:
-        try:
-            state = await self._full_login()
-        except LoginError as exc:
-            raise SessionExpiredError(retcode, "poll2", f"re-login failed: {exc}") from exc
+        """Log in again; transient failures back off and retry, a refused login is final."""
+        while True:
+            try:
+                state = await self._full_login()
+                break
+            except LoginError as exc:
+                raise SessionExpiredError(retcode, "poll2", f"re-login failed: {exc}") from exc
+            except (TransportError, HTTPStatusError, ProtocolError, APIError) as exc:
+                log_login.warning("re-login hit %s; retrying", type(exc).__name__)
+                await asyncio.sleep(self._backoff.next())
         self._adopt(state)
         self._dispatch(Reconnected(how="relogin"))
         self._dispatch(LoggedIn(uin=state.uin, qq=state.qq, nick=state.nick, resumed=False))
