@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartqq import Client, DiscuMessage, GroupMessage, MessageEvent, SendStatus
+from smartqq import (
+    Client,
+    Disconnected,
+    DiscuMessage,
+    GroupMessage,
+    MessageEvent,
+    SendStatus,
+)
 from smartqq.emulator import BOT_QQ, Emulator
 from smartqq.errors import SmartQQError
 
@@ -140,6 +147,13 @@ async def fault_run(
             contacts_refresh=None,
         )
 
+        timeouts: list[float] = []
+
+        @client.on()
+        async def on_disconnect(event: Disconnected) -> None:
+            if "timed out" in event.reason:
+                timeouts.append(time.monotonic())
+
         @client.on()
         async def record(msg: MessageEvent) -> None:
             tag = msg.text.strip()
@@ -178,10 +192,7 @@ async def fault_run(
                 if time.monotonic() >= next_fault:
                     name, action = rng.choice(schedule)
                     res.faults[name] += 1
-                    # A slow answer only ends when the client gives up on it (the rule
-                    # fires on the next poll, up to one hold later).
-                    lasts = HOLD + POLL_TIMEOUT if name == "slow past timeout" else 0.0
-                    fault_ends.append((name, time.monotonic() + lasts))
+                    fault_ends.append((name, time.monotonic()))
                     outcome = action(emu)
                     if asyncio.iscoroutine(outcome):
                         task = asyncio.ensure_future(outcome)
@@ -213,7 +224,16 @@ async def fault_run(
             res.out_of_order += [
                 f"{kind}:m{b}<m{a}" for a, b in itertools.pairwise(numbers) if b < a
             ]
+        # A slow answer ends when the client gives up on it (the rule fires on the next
+        # poll, so later than it was set). It stalls everything behind it: faults injected
+        # while it lasts end when it ends, or its stall would be charged to each of them.
+        slow = []
+        for name, start in fault_ends:
+            if name == "slow past timeout":
+                gave_up = next((t for t in timeouts if t > start), start + HOLD + POLL_TIMEOUT)
+                slow.append((start, gave_up))
         for name, end in fault_ends:
+            end = max([end, *(b for a, b in slow if a <= end <= b)])
             after = next((t for t in seen_at if t > end), None)
             if after is not None:
                 res.gaps[name] = max(res.gaps.get(name, 0.0), after - end)
