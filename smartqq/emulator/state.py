@@ -50,6 +50,10 @@ class Config:
     control_token: str | None = None
 
 
+_KEEP_SESSIONS = 2_000
+_KEEP_SKEYS = 10_000
+
+
 @dataclass
 class PendingEvent:
     poll_type: str
@@ -203,7 +207,18 @@ class Service:
         self.online_at = now
         if old is not None and not old.ended:
             self.kick(old)
+        self._forget_old_logins()
         return s, old
+
+    def _forget_old_logins(self) -> None:
+        """Bound what a long-running emulator keeps of past logins (it answers 103 to a
+        forgotten psessionid, as it would to any unknown one)."""
+        if len(self.sessions) > _KEEP_SESSIONS:
+            ended = [sid for sid, s in self.sessions.items() if s.ended]
+            for sid in ended[: len(self.sessions) - _KEEP_SESSIONS]:
+                del self.sessions[sid]
+        while len(self.skeys) > _KEEP_SKEYS:
+            del self.skeys[next(iter(self.skeys))]
 
     def renew(self, s: Session) -> None:
         """Relink: a fresh psessionid for the same session (queue and handles kept)."""

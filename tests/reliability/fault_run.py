@@ -12,10 +12,12 @@ handlers saw.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import os
 import random
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +57,8 @@ class FaultRunResult:
     fd_before: int = 0
     fd_after: int = 0
     rss_kib: list[int] = field(default_factory=list)
+    traced_growth_kib: dict[str, int] = field(default_factory=dict)
+    """With ``trace=True``: memory allocated after warm-up and still held at the end, by area."""
 
     def summary(self) -> str:
         return (
@@ -64,7 +68,8 @@ class FaultRunResult:
             f"max_gap_after_fault={self.max_gap_after_fault:.2f}s "
             f"(worst: {max(self.gaps, key=self.gaps.__getitem__, default='-')}) "
             f"replies={dict(self.replies)} "
-            f"rss_kib first/last={self.rss_kib[:1]}/{self.rss_kib[-1:]}"
+            f"rss_kib first/last={self.rss_kib[:1]}/{self.rss_kib[-1:]} "
+            f"traced_growth_kib={self.traced_growth_kib}"
         )
 
 
@@ -124,8 +129,24 @@ def _schedule() -> list[tuple[str, FaultAction]]:
     ]
 
 
+def _areas(snapshot: tracemalloc.Snapshot) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for stat in snapshot.statistics("filename"):
+        name = stat.traceback[0].filename
+        if "smartqq/emulator" in name:
+            area = "emulator (incl. its test logs)"
+        elif "smartqq/" in name:
+            area = "smartqq client/protocol"
+        elif "aiohttp" in name or "yarl" in name or "multidict" in name:
+            area = "aiohttp"
+        else:
+            area = "other"
+        out[area] += stat.size
+    return out
+
+
 async def fault_run(
-    duration: float, seed: int, rate: float = 40.0, fault_every: float = 0.35
+    duration: float, seed: int, rate: float = 40.0, fault_every: float = 0.35, trace: bool = False
 ) -> FaultRunResult:
     rng = random.Random(seed)
     res = FaultRunResult(fd_before=_fd_count())
@@ -177,6 +198,7 @@ async def fault_run(
         async with client:
             schedule = _schedule()
             start = time.monotonic()
+            warm: Counter[str] | None = None
             next_fault = start + fault_every
             n = 0
             while time.monotonic() - start < duration:
@@ -201,6 +223,9 @@ async def fault_run(
                     next_fault = time.monotonic() + fault_every * rng.uniform(0.5, 1.5)
                 if n % 50 == 0:
                     res.rss_kib.append(_rss_kib())
+                if trace and warm is None and time.monotonic() - start > duration / 10:
+                    gc.collect()
+                    warm = _areas(tracemalloc.take_snapshot())
                 await asyncio.sleep(1 / rate)
             await asyncio.gather(*background)
             emu.faults.clear()
@@ -212,6 +237,12 @@ async def fault_run(
                     break
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.2)
+            if trace and warm is not None:
+                gc.collect()
+                final = _areas(tracemalloc.take_snapshot())
+                res.traced_growth_kib = {
+                    k: (final[k] - warm.get(k, 0)) // 1024 for k in sorted(final)
+                }
         res.injected = n
         delivered_tokens = [d.token for d in emu.service.delivered if d.qq == BOT_QQ and d.token]
         res.delivered = len(set(delivered_tokens))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from .fault_run import BACKOFF_CAP, HOLD, POLL_TIMEOUT, FaultRunResult, fault_run
@@ -34,7 +36,14 @@ async def test_short_fault_run(seed: int) -> None:
 
 @pytest.mark.soak
 async def test_soak_ten_minutes() -> None:
-    res = await fault_run(duration=600.0, seed=7)
+    tracemalloc.start()
+    try:
+        res = await fault_run(duration=600.0, seed=7, trace=True)
+    finally:
+        tracemalloc.stop()
     check(res)
-    first, last = res.rss_kib[len(res.rss_kib) // 10], res.rss_kib[-1]
-    assert last < first * 1.2, (first, last)  # flat after warm-up
+    # Flat: what the SDK and aiohttp still hold at the end, beyond the warm-up, is small.
+    # (Process RSS also grows with the emulator's per-message test logs, in-process here.)
+    client_side = res.traced_growth_kib.get("smartqq client/protocol", 0)
+    client_side += res.traced_growth_kib.get("aiohttp", 0)
+    assert client_side < 2048, res.traced_growth_kib
