@@ -54,6 +54,7 @@ class Emulator:
         self.service = Service(self.world, self.config)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
+        self._restart_lock: asyncio.Lock | None = None
         self.app = self._build_app()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -92,9 +93,9 @@ class Emulator:
     async def close(self) -> None:
         for s in list(self.service.sessions.values()):
             s.wake.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
 
     async def restart(self, *, keep_logins: bool = True) -> None:
         """Stop serving (dropping every connection and held poll) and serve again on the same
@@ -104,13 +105,16 @@ class Emulator:
         survive, so clients reconnect and lose nothing. ``keep_logins=False`` is a cold
         restart: clients get dead-session answers and must relink or log in again.
         """
-        if self._runner is None:
-            raise RuntimeError("the emulator is not running")
-        await self.close()
-        if not keep_logins:
-            self.service.forget_logins()
-        self.app = self._build_app()
-        await self.start()
+        if self._restart_lock is None:
+            self._restart_lock = asyncio.Lock()
+        async with self._restart_lock:  # overlapping restarts would leak a listening socket
+            if self._runner is None:
+                raise RuntimeError("the emulator is not running")
+            await self.close()
+            if not keep_logins:
+                self.service.forget_logins()
+            self.app = self._build_app()
+            await self.start()
 
     async def __aenter__(self) -> Emulator:
         await self.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from pathlib import Path
 
@@ -73,3 +74,16 @@ async def test_cold_restart_forgets_logins_and_the_client_logs_in_again(emu: Emu
 async def test_restart_needs_a_running_emulator() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         await Emulator().restart()
+
+
+async def test_overlapping_restarts_leave_no_listening_socket_behind() -> None:
+    import gc
+    import os
+
+    before = len(os.listdir("/proc/self/fd"))
+    async with Emulator() as emu:
+        await asyncio.gather(emu.restart(), emu.restart(), emu.restart())
+        async with make_client(emu) as client:
+            assert client.logged_in
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before
