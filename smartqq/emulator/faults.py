@@ -7,6 +7,7 @@ probability, so fault runs are reproducible.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +28,8 @@ class Fault:
     seed: int = 0
     hits: int = 0
     fired: int = 0
+    fired_at: list[float] = field(default_factory=list)
+    """``time.monotonic()`` of each firing (for measuring recovery after a fault)."""
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +48,7 @@ class Fault:
             fire = self._rng.random() < self.p
         if fire:
             self.fired += 1
+            self.fired_at.append(time.monotonic())
         return fire
 
     @property

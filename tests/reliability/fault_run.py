@@ -25,13 +25,12 @@ from typing import Any
 
 from smartqq import (
     Client,
-    Disconnected,
     DiscuMessage,
     GroupMessage,
     MessageEvent,
     SendStatus,
 )
-from smartqq.emulator import BOT_QQ, Emulator
+from smartqq.emulator import BOT_QQ, Emulator, Fault
 from smartqq.errors import SmartQQError
 
 POLL_TIMEOUT = 2.0
@@ -89,6 +88,9 @@ def _schedule() -> list[tuple[str, FaultAction]]:
     def poll(action: str, value: float = 0) -> FaultAction:
         return lambda emu: emu.faults.add("poll2", action, value)  # type: ignore[arg-type]
 
+    def slow(emu: Emulator) -> Fault:
+        return emu.faults.add("poll2", "delay", POLL_TIMEOUT + 0.5)
+
     def retcodes(*codes: int) -> FaultAction:
         def add(emu: Emulator) -> None:
             for code in codes:
@@ -110,7 +112,7 @@ def _schedule() -> list[tuple[str, FaultAction]]:
         ("HTTP 502", poll("status", 502)),
         ("HTTP 504", poll("status", 504)),
         ("HTTP 404", poll("status", 404)),
-        ("slow past timeout", poll("delay", POLL_TIMEOUT + 0.5)),
+        ("slow past timeout", slow),
         ("malformed body", poll("malformed")),
         ("116 rotation", rotate),
         ("103 burst", retcodes(103, 103, 103)),
@@ -168,13 +170,6 @@ async def fault_run(
             contacts_refresh=None,
         )
 
-        timeouts: list[float] = []
-
-        @client.on()
-        async def on_disconnect(event: Disconnected) -> None:
-            if "timed out" in event.reason:
-                timeouts.append(time.monotonic())
-
         @client.on()
         async def record(msg: MessageEvent) -> None:
             tag = msg.text.strip()
@@ -199,6 +194,7 @@ async def fault_run(
             schedule = _schedule()
             start = time.monotonic()
             warm: Counter[str] | None = None
+            slow_rules: list[Fault] = []
             next_fault = start + fault_every
             n = 0
             while time.monotonic() - start < duration:
@@ -216,6 +212,8 @@ async def fault_run(
                     res.faults[name] += 1
                     fault_ends.append((name, time.monotonic()))
                     outcome = action(emu)
+                    if isinstance(outcome, Fault) and outcome.action == "delay":
+                        slow_rules.append(outcome)
                     if asyncio.iscoroutine(outcome):
                         task = asyncio.ensure_future(outcome)
                         background.add(task)
@@ -255,16 +253,22 @@ async def fault_run(
             res.out_of_order += [
                 f"{kind}:m{b}<m{a}" for a, b in itertools.pairwise(numbers) if b < a
             ]
-        # A slow answer ends when the client gives up on it (the rule fires on the next
-        # poll, so later than it was set). It stalls everything behind it: faults injected
-        # while it lasts end when it ends, or its stall would be charged to each of them.
-        slow = []
+        # A slow answer stalls the poll it fires on until the client gives up on it. Rules
+        # set while the client is stalled wait for later polls, so the emulator's firing
+        # times are the truth. Faults injected during a stall end when it ends (chained),
+        # or the stall would be charged to each of them.
+        windows = sorted((t, t + POLL_TIMEOUT) for rule in slow_rules for t in rule.fired_at)
+        pending_slow = list(slow_rules)
         for name, start in fault_ends:
-            if name == "slow past timeout":
-                gave_up = next((t for t in timeouts if t > start), start + HOLD + POLL_TIMEOUT)
-                slow.append((start, gave_up))
-        for name, end in fault_ends:
-            end = max([end, *(b for a, b in slow if a <= end <= b)])
+            end = start
+            if name == "slow past timeout" and pending_slow:
+                rule = pending_slow.pop(0)
+                if rule.fired_at:
+                    end = rule.fired_at[0] + POLL_TIMEOUT
+            for a, b in windows:
+                # A stall that starts within one backoff of the end continues the outage.
+                if a - BACKOFF_CAP - HOLD <= end <= b:
+                    end = max(end, b)
             after = next((t for t in seen_at if t > end), None)
             if after is not None:
                 res.gaps[name] = max(res.gaps.get(name, 0.0), after - end)

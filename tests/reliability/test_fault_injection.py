@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from .fault_run import BACKOFF_CAP, HOLD, POLL_TIMEOUT, FaultRunResult, fault_run
+from .fault_run import BACKOFF_CAP, HOLD, FaultRunResult, fault_run
 
 
 def check(res: FaultRunResult) -> None:
@@ -15,10 +15,9 @@ def check(res: FaultRunResult) -> None:
     assert res.lost == []
     assert res.duplicated == []
     assert res.out_of_order == []
-    # From a fault's end to the next delivered message. Typically under 0.1 s; the bound
-    # allows one poll stalled on a connection the fault left behind (the client timeout),
-    # then the backoff cap and one idle hold.
-    assert res.max_gap_after_fault < POLL_TIMEOUT + BACKOFF_CAP + HOLD, res.gaps
+    # From a fault's end to the next delivered message: measured under 0.2 s (the backoff
+    # cap is 0.5 s); one idle hold of slack for a shared, noisy CI machine.
+    assert res.max_gap_after_fault < BACKOFF_CAP + HOLD, res.gaps
     assert "sent but not exactly once" not in res.replies
     assert "sent twice" not in res.replies
     # A reply may fail on a dropped connection, never because the client lost track of ids.
