@@ -90,7 +90,7 @@ from smartqq.protocol.flows import (
 from smartqq.protocol.http import CookieJar, HttpRequest, HttpResponse
 from smartqq.protocol.parsers import SendOutcome, parse_envelope, parse_send_response
 from smartqq.protocol.profiles import profile_by_name
-from smartqq.protocol.redact import register_secret
+from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.protocol.session import SessionState
 
 from .backoff import Backoff
@@ -170,6 +170,9 @@ class Client:
         self.__password = password
         if password:
             register_secret(password)
+        # This session's values in the process-wide redaction registry; retired when the
+        # session is replaced or the client closes, so the registry tracks live sessions.
+        self._live_secrets: set[str] = set()
         self.session_file = session_file
         self.profile = profile_by_name(profile)
         self.on_qrcode = on_qrcode or _default_on_qrcode
@@ -315,8 +318,7 @@ class Client:
         return state
 
     def _adopt(self, state: SessionState) -> None:
-        for secret in state.secrets():
-            register_secret(secret)
+        self._swap_secrets(set(state.secrets()))
         if self.state is not None:
             # uins, gids and dids are per login: cached ones now point nowhere.
             self.contacts.invalidate()
@@ -324,6 +326,13 @@ class Client:
         self._connected = True
         if self.session_file is not None:
             save_session(self.session_file, state)
+
+    def _swap_secrets(self, live: set[str]) -> None:
+        for secret in live - self._live_secrets:
+            register_secret(secret)
+        for secret in self._live_secrets - live:
+            retire_secret(secret)
+        self._live_secrets = live
 
     def save_session(self, path: str | os.PathLike[str] | None = None) -> None:
         """Write the current session (no password) to ``path`` with mode 0600."""
@@ -358,6 +367,7 @@ class Client:
         self._dispatcher.end_streams()
         await self._dispatcher.drain(timeout=5.0)
         await self._transport.aclose()
+        self._swap_secrets(set())
 
     async def __aenter__(self) -> Client:
         try:
@@ -521,7 +531,7 @@ class Client:
                     log_poll.info("ptwebqq rotated (116)")
                     state.ptwebqq = result.ptwebqq
                     state.cookies.set("ptwebqq", result.ptwebqq, "qq.com")
-                    register_secret(result.ptwebqq)
+                    self._swap_secrets(set(state.secrets()))
                 elif outcome is PollOutcome.PROBE:
                     if not probed:
                         probed = True

@@ -3,6 +3,9 @@
 ``async with Emulator() as emu:`` serves every endpoint of PROTOCOL.md §1–§8 on
 one loopback port (``emu.url``), for any ``*.qq.com`` Host. It never imports the
 client; it shares only the sans-IO protocol layer.
+
+``async with TQQEmulator(world) as tqq:`` serves the older tqq HTTP interface
+(``smartqq.legacy.tqq``) over the same kind of world, on a port of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from .faults import Fault, FaultSet
 from .server import Emulator
 from .state import Config
+from .tqq_server import TQQEmulator, TQQUser
+from .tqq_service import TQQConfig, TQQService
 from .users import WorldUser
 from .world import BOT_QQ, Account, Discussion, Group, World, WorldError, demo_world
 
@@ -22,6 +27,10 @@ __all__ = [
     "Fault",
     "FaultSet",
     "Group",
+    "TQQConfig",
+    "TQQEmulator",
+    "TQQService",
+    "TQQUser",
     "World",
     "WorldError",
     "WorldUser",

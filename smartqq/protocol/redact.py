@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["SECRET_NAMES", "redact", "register_secret"]
+__all__ = ["SECRET_NAMES", "redact", "register_secret", "retire_secret"]
 
 SECRET_NAMES: frozenset[str] = frozenset(
     {
@@ -42,27 +42,51 @@ _names = "|".join(sorted((re.escape(n) for n in SECRET_NAMES), key=len, reverse=
 # name=value (query, form, cookie) and "name":"value" / "name":value (JSON).
 _KV = re.compile(rf"(?i)(?<![\w-])({_names})(=)([^&;\s,'\"]*)")
 _JSON = re.compile(rf'(?i)("({_names})"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}}\s]+)')
-# Registered values, oldest first, indexed by their first four characters so that
-# redaction costs one dict lookup per character of text however many secrets a
-# process holds (a bot with 1,000 clients registers thousands).
+# Registered values with how many holders registered them, oldest first, indexed by
+# their first four characters so that redaction costs one dict lookup per character of
+# text however many secrets a process holds (a bot with 1,000 clients registers
+# thousands). Clients retire a session's values when they replace it, so the registry
+# follows the live sessions; the cap only guards against holders that never retire.
 _MAX_REGISTERED = 50_000
-_registered: dict[str, None] = {}
+_registered: dict[str, int] = {}
 _by_prefix: dict[str, list[str]] = {}
 
 
 def register_secret(value: str) -> None:
-    """Treat ``value`` as a secret everywhere from now on (no-op for short values)."""
-    if len(value) < 4 or value in _registered:
+    """Treat ``value`` as a secret until as many :func:`retire_secret` calls undo it.
+
+    Values shorter than four characters are ignored (they would redact ordinary text).
+    """
+    if len(value) < 4:
         return
-    _registered[value] = None
+    if value in _registered:
+        _registered[value] += 1
+        return
+    _registered[value] = 1
     bucket = _by_prefix.setdefault(value[:4], [])
     bucket.append(value)
     bucket.sort(key=len, reverse=True)  # longest match first
     if len(_registered) > _MAX_REGISTERED:
-        # Rotated ptwebqq values pile up in long-lived bots; the oldest are long dead.
-        oldest = next(iter(_registered))
-        del _registered[oldest]
-        _by_prefix[oldest[:4]].remove(oldest)
+        _forget(next(iter(_registered)))
+
+
+def retire_secret(value: str) -> None:
+    """Undo one :func:`register_secret` of ``value`` (a dead session's value)."""
+    count = _registered.get(value)
+    if count is None:
+        return
+    if count > 1:
+        _registered[value] = count - 1
+    else:
+        _forget(value)
+
+
+def _forget(value: str) -> None:
+    del _registered[value]
+    bucket = _by_prefix[value[:4]]
+    bucket.remove(value)
+    if not bucket:
+        del _by_prefix[value[:4]]
 
 
 def _redact_registered(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 from typing import Any
 
@@ -21,6 +22,8 @@ from smartqq import (
 from smartqq.emulator import Emulator
 from smartqq.errors import ConnectError, Kicked, SessionExpiredError
 from smartqq.testing import make_client, until
+
+redact_module = importlib.import_module("smartqq.protocol.redact")
 
 
 def record(client: Client, *types: type[Event]) -> list[Event]:
@@ -100,11 +103,20 @@ async def test_relogin_on_kick_logs_in_again_and_keeps_polling(emu: Emulator) ->
     seen = record(client, LoggedIn, Reconnected)
     async with client:
         first_session = emu.service.live(10002)
+        assert client.state is not None
+        old_secrets = set(client.state.secrets())
         emu.kick(10002)
         await until(lambda: len(of(seen, LoggedIn)) == 2)
         assert emu.service.live(10002) is not first_session
         emu.user(10003).send_buddy(10002, "welcome back")
         await client.wait_for(BuddyMessage, check=lambda m: m.text == "welcome back", timeout=5)
+        # The dead session's values leave the redaction registry; the live ones stay.
+        assert client.state is not None
+        live = set(client.state.secrets())
+        assert live
+        assert live <= set(redact_module._registered)
+        assert not (old_secrets - live) & set(redact_module._registered)
+    assert not live & set(redact_module._registered)  # closed: nothing left registered
     assert [e.how for e in of(seen, Reconnected)] == ["relogin"]
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartqq.protocol.redact import redact, register_secret
+from smartqq.protocol.redact import redact, register_secret, retire_secret
 
 redact_module = importlib.import_module("smartqq.protocol.redact")
 
@@ -45,6 +45,18 @@ def test_the_registry_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     register_secret("third-secret")  # evicts the oldest registered value
     assert len(redact_module._registered) == redact_module._MAX_REGISTERED
     assert "third-secret" in redact_module._registered
+
+
+def test_a_value_is_retired_when_its_last_holder_retires_it() -> None:
+    register_secret("shared-secret-1")
+    register_secret("shared-secret-1")  # two clients with the same password
+    retire_secret("shared-secret-1")
+    assert redact("x shared-secret-1") == "x ***"
+    retire_secret("shared-secret-1")
+    assert redact("x shared-secret-1") == "x shared-secret-1"
+    assert "shared-secret-1" not in redact_module._registered
+    retire_secret("shared-secret-1")  # retiring an unknown value is harmless
+    retire_secret("never-registered")
 
 
 NO_STARS = st.characters(blacklist_characters="*")  # "***" is what replaces a secret

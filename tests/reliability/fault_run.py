@@ -7,15 +7,24 @@ past the client's timeout, malformed bodies, every retcode of PROTOCOL §6.2,
 1202 on sends, a session expiry, an emulator restart that keeps the world and a
 kick. Afterwards the emulator's delivered log is compared with what the
 handlers saw.
+
+The emulator side (world, injection, fault schedule) is :func:`drive`; the bot
+side is :class:`Bot`. The CI runs put both in one process. The soak runs the
+emulator and its driver in a child process (this file run as a script, talking
+JSON lines over stdin/stdout), so that the memory sampled in the test process
+is the SDK's alone and not the emulator's per-message test logs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
+import json
 import os
 import random
+import sys
 import time
 import tracemalloc
 from collections import Counter
@@ -56,6 +65,9 @@ class FaultRunResult:
     fd_before: int = 0
     fd_after: int = 0
     rss_kib: list[int] = field(default_factory=list)
+    """The bot process's RSS, sampled every second."""
+    rss_warm_kib: int = 0
+    """RSS when the warm-up (the first tenth of the run) ended."""
     traced_growth_kib: dict[str, int] = field(default_factory=dict)
     """With ``trace=True``: memory allocated after warm-up and still held at the end, by area."""
 
@@ -67,7 +79,7 @@ class FaultRunResult:
             f"max_gap_after_fault={self.max_gap_after_fault:.2f}s "
             f"(worst: {max(self.gaps, key=self.gaps.__getitem__, default='-')}) "
             f"replies={dict(self.replies)} "
-            f"rss_kib first/last={self.rss_kib[:1]}/{self.rss_kib[-1:]} "
+            f"rss_kib first/warm/last={self.rss_kib[:1]}/{self.rss_warm_kib}/{self.rss_kib[-1:]} "
             f"traced_growth_kib={self.traced_growth_kib}"
         )
 
@@ -147,21 +159,109 @@ def _areas(snapshot: tracemalloc.Snapshot) -> Counter[str]:
     return out
 
 
-async def fault_run(
-    duration: float, seed: int, rate: float = 40.0, fault_every: float = 0.35, trace: bool = False
-) -> FaultRunResult:
+@dataclass
+class DriveLog:
+    """What the emulator side did and delivered; JSON-able for the child process."""
+
+    injected: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    fault_starts: list[tuple[str, float]] = field(default_factory=list)
+    slow_fired: list[list[float]] = field(default_factory=list)
+    """``Fault.fired_at`` of each slow-answer rule, in the order they were set."""
+    delivered: list[str] = field(default_factory=list)
+    """Tokens the emulator wrote to the bot's polls, in order."""
+    sent: list[str] = field(default_factory=list)
+    """Texts the emulator accepted from the bot."""
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> DriveLog:
+        raw = json.loads(text)
+        raw["fault_starts"] = [tuple(x) for x in raw["fault_starts"]]
+        return cls(**raw)
+
+
+def new_emulator(seed: int) -> Emulator:
+    return Emulator(hold=HOLD, qr_confirm_after=1, max_batch=random.Random(seed).choice([1, 5, 20]))
+
+
+async def drive(
+    emu: Emulator,
+    duration: float,
+    seed: int,
+    rate: float = 40.0,
+    fault_every: float = 0.35,
+    *,
+    slow_rules: list[Fault],
+) -> DriveLog:
+    """Inject tagged messages at ``rate`` per second and seeded faults for ``duration``."""
     rng = random.Random(seed)
-    res = FaultRunResult(fd_before=_fd_count())
-    seen: list[tuple[str, int]] = []
-    seen_at: list[float] = []
-    fault_ends: list[tuple[str, float]] = []
-    reply_status: dict[str, str] = {}
+    log = DriveLog()
+    faults: Counter[str] = Counter()
     background: set[asyncio.Task[Any]] = set()
-    async with Emulator(hold=HOLD, qr_confirm_after=1, max_batch=rng.choice([1, 5, 20])) as emu:
-        client = Client(
+    schedule = _schedule()
+    start = time.monotonic()
+    next_fault = start + fault_every
+    n = 0
+    while time.monotonic() - start < duration:
+        n += 1
+        kind = rng.choice(["buddy", "group", "discu"])
+        tag = f"m{n}"
+        if kind == "buddy":
+            emu.user(10002).send_buddy(BOT_QQ, tag, token=tag)
+        elif kind == "group":
+            emu.user(10003).send_group("Python Fans", tag, token=tag)
+        else:
+            emu.user(10002).send_discu("Weekend plans", tag, token=tag)
+        if time.monotonic() >= next_fault:
+            name, action = rng.choice(schedule)
+            faults[name] += 1
+            log.fault_starts.append((name, time.monotonic()))
+            outcome = action(emu)
+            if isinstance(outcome, Fault) and outcome.action == "delay":
+                slow_rules.append(outcome)
+            if asyncio.iscoroutine(outcome):
+                task = asyncio.ensure_future(outcome)
+                background.add(task)
+                task.add_done_callback(background.discard)
+            next_fault = time.monotonic() + fault_every * rng.uniform(0.5, 1.5)
+        await asyncio.sleep(1 / rate)
+    await asyncio.gather(*background)
+    emu.faults.clear()
+    log.injected = n
+    log.faults = dict(faults)
+    return log
+
+
+async def drain(emu: Emulator, timeout: float = 10.0) -> list[str]:
+    """Wait until nothing is queued for the bot; the tokens delivered to it."""
+    until = time.monotonic() + timeout
+    while emu.service.queues.get(BOT_QQ) and time.monotonic() < until:
+        await asyncio.sleep(0.05)
+    return [d.token for d in emu.service.delivered if d.qq == BOT_QQ and d.token]
+
+
+def finish_log(emu: Emulator, log: DriveLog, slow_rules: list[Fault]) -> None:
+    log.delivered = [d.token for d in emu.service.delivered if d.qq == BOT_QQ and d.token]
+    log.sent = [str(r["text"]) for r in emu.sent]
+    log.slow_fired = [list(rule.fired_at) for rule in slow_rules]
+
+
+class Bot:
+    """The bot under test: records every message it sees and replies to every tenth."""
+
+    def __init__(self, url: str) -> None:
+        self.seen: list[tuple[str, int]] = []
+        self.seen_at: list[float] = []
+        self.reply_status: dict[str, str] = {}
+        self.reply_errors: list[str] = []
+        self.busy = 0
+        self.client = Client(
             BOT_QQ,
             "bot-password",
-            base_url=emu.url,
+            base_url=url,
             poll_timeout=POLL_TIMEOUT,
             backoff_base=0.02,
             backoff_cap=BACKOFF_CAP,
@@ -169,122 +269,214 @@ async def fault_run(
             relogin_on_kick=True,
             contacts_refresh=None,
         )
+        self.client.on()(self._record)
 
-        @client.on()
-        async def record(msg: MessageEvent) -> None:
+    async def _record(self, msg: MessageEvent) -> None:
+        self.busy += 1
+        try:
             tag = msg.text.strip()
-            kind = (
-                "group"
-                if isinstance(msg, GroupMessage)
-                else "discu"
-                if isinstance(msg, DiscuMessage)
-                else "buddy"
-            )
-            seen.append((kind, int(tag[1:])))
-            seen_at.append(time.monotonic())
+            if isinstance(msg, GroupMessage):
+                kind = "group"
+            elif isinstance(msg, DiscuMessage):
+                kind = "discu"
+            else:
+                kind = "buddy"
+            self.seen.append((kind, int(tag[1:])))
+            self.seen_at.append(time.monotonic())
             if int(tag[1:]) % 10 == 0:
                 try:
                     result = await msg.reply("re:" + tag)
-                    reply_status["re:" + tag] = result.status.value
+                    self.reply_status["re:" + tag] = result.status.value
                 except SmartQQError as exc:
-                    reply_status["re:" + tag] = "error"
-                    res.reply_errors.append(f"{tag}: {type(exc).__name__}: {exc}")
+                    self.reply_status["re:" + tag] = "error"
+                    self.reply_errors.append(f"{tag}: {type(exc).__name__}: {exc}")
+        finally:
+            self.busy -= 1
 
-        async with client:
-            schedule = _schedule()
-            start = time.monotonic()
-            warm: Counter[str] | None = None
-            slow_rules: list[Fault] = []
-            next_fault = start + fault_every
-            n = 0
-            while time.monotonic() - start < duration:
-                n += 1
-                kind = rng.choice(["buddy", "group", "discu"])
-                tag = f"m{n}"
-                if kind == "buddy":
-                    emu.user(10002).send_buddy(BOT_QQ, tag, token=tag)
-                elif kind == "group":
-                    emu.user(10003).send_group("Python Fans", tag, token=tag)
-                else:
-                    emu.user(10002).send_discu("Weekend plans", tag, token=tag)
-                if time.monotonic() >= next_fault:
-                    name, action = rng.choice(schedule)
-                    res.faults[name] += 1
-                    fault_ends.append((name, time.monotonic()))
-                    outcome = action(emu)
-                    if isinstance(outcome, Fault) and outcome.action == "delay":
-                        slow_rules.append(outcome)
-                    if asyncio.iscoroutine(outcome):
-                        task = asyncio.ensure_future(outcome)
-                        background.add(task)
-                        task.add_done_callback(background.discard)
-                    next_fault = time.monotonic() + fault_every * rng.uniform(0.5, 1.5)
-                if n % 50 == 0:
-                    res.rss_kib.append(_rss_kib())
-                if trace and warm is None and time.monotonic() - start > duration / 10:
-                    gc.collect()
-                    warm = _areas(tracemalloc.take_snapshot())
-                await asyncio.sleep(1 / rate)
-            await asyncio.gather(*background)
-            emu.faults.clear()
-            # Let the last queued messages arrive.
-            quiet_until = time.monotonic() + 10
-            while time.monotonic() < quiet_until:
-                delivered = {d.token for d in emu.service.delivered if d.qq == BOT_QQ}
-                if delivered <= {f"m{i}" for _, i in seen} and not emu.service.queues.get(BOT_QQ):
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.2)
-            if trace and warm is not None:
+    async def settle(self, delivered: list[str], timeout: float = 10.0) -> None:
+        """Wait until the handlers saw every delivered token and finished replying."""
+        want = set(delivered)
+        until = time.monotonic() + timeout
+        while time.monotonic() < until:
+            if self.busy == 0 and want <= {f"m{i}" for _, i in self.seen}:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+
+
+class MemoryProbe:
+    """Samples RSS every second; with ``trace``, tracemalloc growth after the warm-up."""
+
+    def __init__(self, res: FaultRunResult, warm_after: float, trace: bool) -> None:
+        self.res = res
+        self.warm_after = warm_after
+        self.trace = trace
+        self.warm: Counter[str] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        start = time.monotonic()
+        while True:
+            self.res.rss_kib.append(_rss_kib())
+            if self.warm is None and time.monotonic() - start >= self.warm_after:
                 gc.collect()
-                final = _areas(tracemalloc.take_snapshot())
-                res.traced_growth_kib = {
-                    k: (final[k] - warm.get(k, 0)) // 1024 for k in sorted(final)
-                }
-        res.injected = n
-        delivered_tokens = [d.token for d in emu.service.delivered if d.qq == BOT_QQ and d.token]
-        res.delivered = len(set(delivered_tokens))
-        res.seen = len(seen)
-        seen_tags = Counter(f"m{i}" for _, i in seen)
-        res.lost = sorted(set(delivered_tokens) - set(seen_tags))
-        res.duplicated = sorted(t for t, c in seen_tags.items() if c > 1)
-        for kind in ("buddy", "group", "discu"):
-            numbers = [i for k, i in seen if k == kind]
-            res.out_of_order += [
-                f"{kind}:m{b}<m{a}" for a, b in itertools.pairwise(numbers) if b < a
-            ]
-        # A slow answer stalls the poll it fires on until the client gives up on it. Rules
-        # set while the client is stalled wait for later polls, so the emulator's firing
-        # times are the truth. Faults injected during a stall end when it ends (chained),
-        # or the stall would be charged to each of them.
-        windows = sorted((t, t + POLL_TIMEOUT) for rule in slow_rules for t in rule.fired_at)
-        pending_slow = list(slow_rules)
-        for name, start in fault_ends:
-            end = start
-            if name == "slow past timeout" and pending_slow:
-                rule = pending_slow.pop(0)
-                if rule.fired_at:
-                    end = rule.fired_at[0] + POLL_TIMEOUT
-            for a, b in windows:
-                # A stall that starts within one backoff of the end continues the outage.
-                if a - BACKOFF_CAP - HOLD <= end <= b:
-                    end = max(end, b)
-            after = next((t for t in seen_at if t > end), None)
-            if after is not None:
-                res.gaps[name] = max(res.gaps.get(name, 0.0), after - end)
-        res.max_gap_after_fault = max(res.gaps.values(), default=0.0)
-        sent_counts = Counter(r["text"] for r in emu.sent)
-        for text, status in reply_status.items():
-            count = sent_counts.get(text, 0)
-            if status == SendStatus.SENT.value and count != 1:
-                res.replies["sent but not exactly once"] += 1
-            elif count > 1:
-                res.replies["sent twice"] += 1
-            else:
-                res.replies[status] += 1
+                self.res.rss_warm_kib = _rss_kib()
+                self.warm = _areas(tracemalloc.take_snapshot()) if self.trace else Counter()
+            await asyncio.sleep(1.0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._sample(), name="memory-probe")
+
+    async def stop(self) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        gc.collect()
+        self.res.rss_kib.append(_rss_kib())
+        if self.trace and self.warm is not None:
+            final = _areas(tracemalloc.take_snapshot())
+            self.res.traced_growth_kib = {
+                k: (final[k] - self.warm.get(k, 0)) // 1024 for k in sorted(final)
+            }
+
+
+async def fault_run(
+    duration: float,
+    seed: int,
+    rate: float = 40.0,
+    fault_every: float = 0.35,
+    trace: bool = False,
+    separate_process: bool = False,
+) -> FaultRunResult:
+    """One run; ``separate_process`` puts the emulator and its driver in a child process."""
+    res = FaultRunResult(fd_before=_fd_count())
+    probe = MemoryProbe(res, warm_after=duration / 10, trace=trace)
+    if separate_process:
+        log, bot = await _run_split(duration, seed, rate, fault_every, probe)
+    else:
+        slow_rules: list[Fault] = []
+        async with new_emulator(seed) as emu:
+            bot = Bot(emu.url)
+            async with bot.client:
+                probe.start()
+                log = await drive(emu, duration, seed, rate, fault_every, slow_rules=slow_rules)
+                await bot.settle(await drain(emu))
+                await probe.stop()
+            finish_log(emu, log, slow_rules)
+    _analyse(log, bot, res)
     current = asyncio.current_task()
     res.leftover_tasks = [
         t.get_name() for t in asyncio.all_tasks() if t is not current and not t.done()
     ]
     res.fd_after = _fd_count()
     return res
+
+
+async def _run_split(
+    duration: float, seed: int, rate: float, fault_every: float, probe: MemoryProbe
+) -> tuple[DriveLog, Bot]:
+    args = [__file__, "--child", str(duration), str(seed), str(rate), str(fault_every)]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**26,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+
+    async def read() -> Any:
+        line = await asyncio.wait_for(proc.stdout.readline(), duration + 60)  # type: ignore[union-attr]
+        if not line:
+            raise RuntimeError("the emulator process ended early")
+        return json.loads(line)
+
+    async def say(word: str) -> None:
+        proc.stdin.write(word.encode() + b"\n")  # type: ignore[union-attr]
+        await proc.stdin.drain()  # type: ignore[union-attr]
+
+    try:
+        url = (await read())["url"]
+        bot = Bot(url)
+        async with bot.client:
+            probe.start()
+            await say("go")
+            delivered = (await read())["delivered"]
+            await bot.settle(delivered)
+            await probe.stop()
+            await say("finish")
+            log = DriveLog.from_json(json.dumps(await read()))
+    finally:
+        if proc.returncode is None:
+            proc.stdin.close()
+            await proc.wait()
+    return log, bot
+
+
+async def _child(duration: float, seed: int, rate: float, fault_every: float) -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    def say(obj: object) -> None:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    slow_rules: list[Fault] = []
+    async with new_emulator(seed) as emu:
+        say({"url": emu.url})
+        await reader.readline()  # go
+        log = await drive(emu, duration, seed, rate, fault_every, slow_rules=slow_rules)
+        say({"delivered": await drain(emu)})
+        await reader.readline()  # finish: the bot saw everything and is done replying
+        finish_log(emu, log, slow_rules)
+        say(json.loads(log.to_json()))
+
+
+def _analyse(log: DriveLog, bot: Bot, res: FaultRunResult) -> None:
+    res.injected = log.injected
+    res.faults = Counter(log.faults)
+    res.delivered = len(set(log.delivered))
+    res.seen = len(bot.seen)
+    seen_tags = Counter(f"m{i}" for _, i in bot.seen)
+    res.lost = sorted(set(log.delivered) - set(seen_tags))
+    res.duplicated = sorted(t for t, c in seen_tags.items() if c > 1)
+    for kind in ("buddy", "group", "discu"):
+        numbers = [i for k, i in bot.seen if k == kind]
+        res.out_of_order += [f"{kind}:m{b}<m{a}" for a, b in itertools.pairwise(numbers) if b < a]
+    # A slow answer stalls the poll it fires on until the client gives up on it. Rules
+    # set while the client is stalled wait for later polls, so the emulator's firing
+    # times are the truth. Faults injected during a stall end when it ends (chained),
+    # or the stall would be charged to each of them.
+    windows = sorted((t, t + POLL_TIMEOUT) for fired in log.slow_fired for t in fired)
+    pending_slow = list(log.slow_fired)
+    for name, start in log.fault_starts:
+        end = start
+        if name == "slow past timeout" and pending_slow:
+            fired = pending_slow.pop(0)
+            if fired:
+                end = fired[0] + POLL_TIMEOUT
+        for a, b in windows:
+            # A stall that starts within one backoff of the end continues the outage.
+            if a - BACKOFF_CAP - HOLD <= end <= b:
+                end = max(end, b)
+        after = next((t for t in bot.seen_at if t > end), None)
+        if after is not None:
+            res.gaps[name] = max(res.gaps.get(name, 0.0), after - end)
+    res.max_gap_after_fault = max(res.gaps.values(), default=0.0)
+    sent_counts = Counter(log.sent)
+    for text, status in bot.reply_status.items():
+        count = sent_counts.get(text, 0)
+        if status == SendStatus.SENT.value and count != 1:
+            res.replies["sent but not exactly once"] += 1
+        elif count > 1:
+            res.replies["sent twice"] += 1
+        else:
+            res.replies[status] += 1
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--child"]:
+    duration_, seed_, rate_, every_ = sys.argv[2:6]
+    asyncio.run(_child(float(duration_), int(seed_), float(rate_), float(every_)))

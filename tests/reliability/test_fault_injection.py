@@ -33,16 +33,25 @@ async def test_short_fault_run(seed: int) -> None:
     assert sum(res.faults.values()) >= 15
 
 
+async def test_short_run_with_the_emulator_in_its_own_process() -> None:
+    res = await fault_run(duration=6.0, seed=3, separate_process=True)
+    check(res)
+    assert len(res.rss_kib) >= 6  # sampled every second in the bot's process
+    assert res.rss_warm_kib > 0
+
+
 @pytest.mark.soak
 async def test_soak_ten_minutes() -> None:
+    # The emulator and its per-message test logs live in a child process, so the memory
+    # sampled here is the bot's: the SDK, aiohttp and the bot's own records of what it saw.
     tracemalloc.start()
     try:
-        res = await fault_run(duration=600.0, seed=7, trace=True)
+        res = await fault_run(duration=600.0, seed=7, trace=True, separate_process=True)
     finally:
         tracemalloc.stop()
     check(res)
-    # Flat: what the SDK and aiohttp still hold at the end, beyond the warm-up, is small.
-    # (Process RSS also grows with the emulator's per-message test logs, in-process here.)
-    client_side = res.traced_growth_kib.get("smartqq client/protocol", 0)
-    client_side += res.traced_growth_kib.get("aiohttp", 0)
-    assert client_side < 2048, res.traced_growth_kib
+    # Flat after warm-up: Python objects still held at the end beyond the bot's records
+    # (about 24,000 tagged messages: the test's "other" area), and RSS.
+    held = res.traced_growth_kib
+    assert held.get("smartqq client/protocol", 0) + held.get("aiohttp", 0) < 512, held
+    assert res.rss_kib[-1] - res.rss_warm_kib < 8 * 1024, (res.rss_warm_kib, res.rss_kib[-1])

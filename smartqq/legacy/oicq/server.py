@@ -1,0 +1,383 @@
+"""``OICQServer``: a small asyncio TCP OICQ server over a world of accounts (loopback).
+
+It answers every user message type of the seed with the server message the seed pairs
+it with, and pushes messages, friend additions and status changes to online users.
+Choices where the seed is silent:
+
+* Until a connection has signed on (:class:`Login`), only Register, Login and Ping are
+  served; anything else, or a request whose ``uin`` is not the signed-on number, closes
+  the connection.
+* A hidden user is shown to others as offline (status 4).
+* Messages to an offline user wait for their next login.
+* ``CustomSearch`` never runs its text as SQL: it is matched as a substring of nicks.
+* ``Monitor`` (watch someone's conversation) is refused silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from smartqq.emulator.world import FriendEntry as WorldFriend
+from smartqq.emulator.world import World, demo_world
+from smartqq.legacy.errors import FrameError
+
+from . import messages as msg
+from .codec import DEFAULT, Dialect, FrameReader, Party
+
+__all__ = ["OICQServer"]
+
+log = logging.getLogger("smartqq.legacy.oicq.server")
+ONLINE, HIDDEN, DND, OFFLINE = 1, 2, 3, 4
+
+
+@dataclass
+class _Conn:
+    writer: asyncio.StreamWriter
+    dialect: Dialect
+    uin: int = 0
+    mode: int = OFFLINE
+
+    def push(self, message: msg.Message) -> None:
+        self.writer.write(message.encode(self.dialect))
+
+
+@dataclass
+class _Book:
+    """One user's friend groups: number -> name, and friend -> group number."""
+
+    names: dict[int, str] = field(default_factory=lambda: {0: "我的好友"})
+    member: dict[int, int] = field(default_factory=dict)
+
+
+class OICQServer:
+    """``async with OICQServer(world) as srv: OICQClient(srv.host, srv.port)``."""
+
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        dialect: Dialect = DEFAULT,
+    ) -> None:
+        self.world = world if world is not None else demo_world()
+        self.host, self.port, self.dialect = host, port, dialect
+        self.online: dict[int, _Conn] = {}
+        self.waiting: dict[int, list[msg.Message]] = {}
+        self.books: dict[int, _Book] = {}
+        self.auth: dict[int, int] = {}
+        """Per user: 0 anyone may add them, 1 needs approval, 2 nobody (Register's ``auth``)."""
+        self.requests: set[tuple[int, int]] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> OICQServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- connections -------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        conn = _Conn(writer, self.dialect)
+        frames = FrameReader(self.dialect)
+        try:
+            while data := await reader.read(65536):
+                for frame in frames.feed(data):
+                    if frame.sender != Party.USER:
+                        raise FrameError("a user connection sent a server frame")
+                    self._handle(conn, msg.decode_message(frame, self.dialect))
+                await writer.drain()
+        except (FrameError, PermissionError) as exc:
+            log.info("closing a connection: %s", exc)
+        except ConnectionError:
+            pass
+        finally:
+            self._tasks.discard(task)
+            self._gone(conn)
+            writer.close()
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    def _gone(self, conn: _Conn) -> None:
+        if conn.uin and self.online.get(conn.uin) is conn:
+            del self.online[conn.uin]
+            self._tell_friends(conn.uin, OFFLINE)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def book(self, uin: int) -> _Book:
+        return self.books.setdefault(uin, _Book())
+
+    def shown_status(self, uin: int) -> int:
+        conn = self.online.get(uin)
+        if conn is None or conn.mode == HIDDEN:
+            return OFFLINE
+        return conn.mode
+
+    def deliver(self, to: int, message: msg.Message) -> None:
+        conn = self.online.get(to)
+        if conn is not None:
+            conn.push(message)
+        else:
+            self.waiting.setdefault(to, []).append(message)
+
+    def _tell_friends(self, uin: int, status: int) -> None:
+        for acc in self.world.accounts.values():
+            if uin in acc.friends and acc.qq in self.online and acc.qq != uin:
+                self.online[acc.qq].push(msg.FriendStatus(uin, status))
+
+    def _user_entry(self, uin: int) -> msg.UserEntry:
+        acc = self.world.accounts[uin]
+        return msg.UserEntry(uin, acc.nick, acc.face, 0, "")
+
+    # -- requests ----------------------------------------------------------------------
+
+    def _handle(self, conn: _Conn, m: msg.Message) -> None:
+        if isinstance(m, msg.Register):
+            conn.push(self._register(m))
+            return
+        if isinstance(m, msg.Login):
+            self._login(conn, m)
+            return
+        if isinstance(m, msg.Ping):
+            conn.push(msg.Pong(m.uin))
+            return
+        if not conn.uin or getattr(m, "uin", conn.uin) != conn.uin:
+            raise PermissionError(f"{type(m).__name__} before signing on, or for another uin")
+        handler = _HANDLERS.get(type(m))
+        if handler is not None:
+            handler(self, conn, m)
+
+    def _register(self, m: msg.Register) -> msg.RegisterResult:
+        uin = max([9999, *self.world.accounts]) + 1
+        gender = "female" if m.gender == 1 else "male"
+        self.world.add_account(uin, password=m.password, nick=m.nick, face=m.face, gender=gender)
+        self.auth[uin] = m.auth
+        return msg.RegisterResult(1, uin)
+
+    def _login(self, conn: _Conn, m: msg.Login) -> None:
+        acc = self.world.accounts.get(m.uin)
+        if acc is None or acc.password != m.password:
+            conn.push(msg.LoginResult(0, []))
+            return
+        old = self.online.get(m.uin)
+        if old is not None and old is not conn:
+            old.writer.close()
+        conn.uin, conn.mode = m.uin, HIDDEN if m.mode == 1 else ONLINE
+        self.online[m.uin] = conn
+        book = self.book(m.uin)
+        groups = []
+        for number, name in sorted(book.names.items()):
+            friends = [
+                msg.FriendEntry(f, self.world.accounts[f].face % 256, self.shown_status(f),
+                                self.world.accounts[f].nick)
+                for f in acc.friends
+                if book.member.get(f, 0) == number and f in self.world.accounts
+            ]  # fmt: skip
+            groups.append(msg.GroupEntry(name, number, friends))
+        conn.push(msg.LoginResult(1, groups))
+        for waiting in self.waiting.pop(m.uin, []):
+            conn.push(waiting)
+        self._tell_friends(m.uin, self.shown_status(m.uin))
+
+
+def _send(srv: OICQServer, conn: _Conn, m: msg.SendMessage) -> None:
+    srv.deliver(m.to, msg.Incoming(2, conn.uin, m.text, 0))
+
+
+def _broadcast(srv: OICQServer, conn: _Conn, m: msg.Broadcast) -> None:
+    book = srv.book(conn.uin)
+    for friend in srv.world.accounts[conn.uin].friends:
+        if m.group == 0 or book.member.get(friend, 0) == m.group:
+            srv.deliver(friend, msg.Incoming(2, conn.uin, m.text, 0))
+
+
+def _info(srv: OICQServer, conn: _Conn, m: msg.GetFriendInfo) -> None:
+    acc = srv.world.accounts.get(m.friend)
+    if acc is None:
+        conn.push(msg.FriendInfo(ok=0, friend=m.friend))
+        return
+    gender = 1 if acc.gender == "female" else 0
+    conn.push(
+        msg.FriendInfo(ok=1, friend=acc.qq, nick=acc.nick, face=acc.face, gender=gender,
+                       intro=acc.lnick)
+    )  # fmt: skip
+
+
+def _add_group(srv: OICQServer, conn: _Conn, m: msg.AddGroup) -> None:
+    names = srv.book(conn.uin).names
+    number = max(names) + 1
+    if number > 255:
+        conn.push(msg.AddGroupResult(0, 0, m.name))
+        return
+    names[number] = m.name
+    conn.push(msg.AddGroupResult(1, number, m.name))
+
+
+def _rename_group(srv: OICQServer, conn: _Conn, m: msg.RenameGroup) -> None:
+    names = srv.book(conn.uin).names
+    ok = m.group in names
+    if ok:
+        names[m.group] = m.name
+    conn.push(msg.RenameGroupResult(int(ok), m.group, m.name))
+
+
+def _delete_group(srv: OICQServer, conn: _Conn, m: msg.DeleteGroup) -> None:
+    book = srv.book(conn.uin)
+    ok = m.group in book.names and m.group != 0
+    if ok:
+        del book.names[m.group]
+        for friend, group in list(book.member.items()):
+            if group == m.group:
+                book.member[friend] = 0
+    conn.push(msg.DeleteGroupResult(int(ok), m.group))
+
+
+def _move(srv: OICQServer, conn: _Conn, m: msg.MoveFriends) -> None:
+    book = srv.book(conn.uin)
+    friends = srv.world.accounts[conn.uin].friends
+    ok = all(e.group in book.names and e.friend in friends for e in m.moves)
+    if ok:
+        for e in m.moves:
+            book.member[e.friend] = e.group
+    conn.push(msg.MoveFriendsResult(int(ok)))
+
+
+def _who(srv: OICQServer, conn: _Conn, m: msg.WhoIsOnline) -> None:
+    visible = sorted(u for u in srv.online if srv.shown_status(u) != OFFLINE)
+    if m.direction == 1:
+        chosen = [u for u in reversed(visible) if u <= m.start]
+    else:
+        chosen = [u for u in visible if u >= m.start]
+    conn.push(msg.OnlineUsers(1, [srv._user_entry(u) for u in chosen[: m.count]]))
+
+
+def _search(srv: OICQServer, conn: _Conn, m: msg.CustomSearch) -> None:
+    hits = [a.qq for a in srv.world.accounts.values() if m.sql and m.sql in a.nick][:50]
+    conn.push(msg.SearchResult(1, [srv._user_entry(u) for u in hits]))
+
+
+def _add_friend(srv: OICQServer, conn: _Conn, m: msg.AddFriend) -> None:
+    target = srv.world.accounts.get(m.friend)
+    if target is None or m.friend == conn.uin:
+        conn.push(msg.AddFriendResult(0, m.friend))
+        return
+    policy = srv.auth.get(m.friend, 0)
+    if policy == 2:
+        conn.push(msg.AddFriendResult(3, m.friend))
+    elif policy == 1:
+        conn.push(msg.AddFriendResult(2 if m.friend in srv.online else 4, m.friend))
+    else:
+        srv.world.accounts[conn.uin].friends[m.friend] = WorldFriend()
+        conn.push(msg.AddFriendResult(1, m.friend))
+        conn.push(msg.FriendAdded(m.friend, target.nick, target.face, srv.shown_status(m.friend)))
+        srv.deliver(m.friend, msg.Incoming(1, conn.uin, "", 1))
+
+
+def _request(srv: OICQServer, conn: _Conn, m: msg.RequestFriend) -> None:
+    if m.friend in srv.world.accounts:
+        srv.requests.add((conn.uin, m.friend))
+        srv.deliver(m.friend, msg.Incoming(1, conn.uin, m.reason, 2))
+
+
+def _answer(srv: OICQServer, conn: _Conn, m: msg.AnswerFriendRequest) -> None:
+    if (m.friend, conn.uin) not in srv.requests:
+        return
+    srv.requests.discard((m.friend, conn.uin))
+    if m.agree:
+        srv.world.accounts[m.friend].friends[conn.uin] = WorldFriend()
+        me = srv.world.accounts[conn.uin]
+        srv.deliver(m.friend, msg.FriendAdded(conn.uin, me.nick, me.face, srv.shown_status(me.qq)))
+    srv.deliver(m.friend, msg.Incoming(1, conn.uin, "", 3 if m.agree else 4))
+
+
+def _delete_friend(srv: OICQServer, conn: _Conn, m: msg.DeleteFriend) -> None:
+    friends = srv.world.accounts[conn.uin].friends
+    ok = friends.pop(m.friend, None) is not None
+    srv.book(conn.uin).member.pop(m.friend, None)
+    conn.push(msg.DeleteFriendResult(int(ok), m.friend))
+
+
+def _mode(srv: OICQServer, conn: _Conn, m: msg.SetMode) -> None:
+    if m.mode not in (ONLINE, HIDDEN, DND, OFFLINE):
+        conn.push(msg.ModeResult(conn.uin, conn.mode))
+        return
+    conn.mode = m.mode
+    conn.push(msg.ModeResult(conn.uin, m.mode))
+    srv._tell_friends(conn.uin, srv.shown_status(conn.uin))
+
+
+def _update(srv: OICQServer, conn: _Conn, m: msg.UpdateProfile) -> None:
+    acc = srv.world.accounts[conn.uin]
+    acc.nick, acc.face, acc.lnick = m.nick, m.face, m.intro
+    acc.gender = "female" if m.gender == 1 else "male"
+    if m.password:
+        acc.password = m.password
+    srv.auth[conn.uin] = m.auth
+    conn.push(msg.UpdateProfileResult(1))
+
+
+def _file_offer(srv: OICQServer, conn: _Conn, m: msg.FileOffer) -> None:
+    srv.deliver(m.friend, msg.FileOfferNotice(conn.uin, m.filename, m.size))
+
+
+def _file_answer(srv: OICQServer, conn: _Conn, m: msg.FileAnswer) -> None:
+    srv.deliver(m.friend, msg.FileAnswerNotice(conn.uin, m.allow))
+
+
+def _file_data(srv: OICQServer, conn: _Conn, m: msg.FileData) -> None:
+    srv.deliver(m.friend, msg.FileDataNotice(conn.uin, m.data))
+
+
+def _monitor(srv: OICQServer, conn: _Conn, m: msg.Monitor) -> None:
+    log.info("refused: %d asked to watch %d's conversations", conn.uin, m.target)
+
+
+_HANDLERS: dict[type[msg.Message], Callable[[OICQServer, _Conn, Any], None]] = {
+    msg.SendMessage: _send,
+    msg.Broadcast: _broadcast,
+    msg.GetFriendInfo: _info,
+    msg.AddGroup: _add_group,
+    msg.RenameGroup: _rename_group,
+    msg.DeleteGroup: _delete_group,
+    msg.MoveFriends: _move,
+    msg.WhoIsOnline: _who,
+    msg.CustomSearch: _search,
+    msg.AddFriend: _add_friend,
+    msg.RequestFriend: _request,
+    msg.AnswerFriendRequest: _answer,
+    msg.DeleteFriend: _delete_friend,
+    msg.SetMode: _mode,
+    msg.Monitor: _monitor,
+    msg.UpdateProfile: _update,
+    msg.FileOffer: _file_offer,
+    msg.FileAnswer: _file_answer,
+    msg.FileData: _file_data,
+}
