@@ -1,7 +1,7 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
-Commands: ``demo``, ``emulator``, ``login``, ``listen``, ``send``, ``contacts``,
-``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
+Commands: ``demo``, ``legacy-demo``, ``emulator``, ``login``, ``listen``, ``send``,
+``contacts``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
 3 a send with uncertain delivery, 130 interrupted.
 """
 
@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--interactive", action="store_true", help="keep running; type lines as a world user"
     )
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    sub.add_parser(
+        "legacy-demo", help="a scripted tqq (2005) and OICQ (2004) session against emulators"
+    )
     emu = sub.add_parser("emulator", help="run the emulator until interrupted")
     emu.add_argument("--host", default="127.0.0.1")
     emu.add_argument("--port", type=int, default=8188)
@@ -55,6 +58,10 @@ async def amain(argv: Sequence[str] | None = None) -> int:
         from .demo import run_demo
 
         return await run_demo(interactive=args.interactive, color=args.color)
+    if args.command == "legacy-demo":
+        from .legacy_demo import run_legacy_demo
+
+        return await run_legacy_demo()
     if args.command == "emulator":
         from .emulator_cmd import run_emulator
 

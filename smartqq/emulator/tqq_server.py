@@ -12,10 +12,10 @@ does not finish its headers within 10 s is dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from types import TracebackType
 
+from .tcp import TCPListener
 from .tqq_service import TQQConfig, TQQService
 from .world import World, demo_world
 
@@ -77,8 +77,7 @@ class TQQEmulator:
         self.service = TQQService(self.world, self.config)
         self.host = host
         self.port = port
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._listener = TCPListener(self._serve, host, port)
 
     @property
     def url(self) -> str:
@@ -89,18 +88,11 @@ class TQQEmulator:
         return TQQUser(self.service, qq)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._connection, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = await self._listener.start()
         log.info("tqq emulator listening on %s", self.url)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        await self._listener.stop()
 
     async def __aenter__(self) -> TQQEmulator:
         await self.start()
@@ -110,20 +102,6 @@ class TQQEmulator:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass
-        finally:
-            self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _HEADER_TIMEOUT)

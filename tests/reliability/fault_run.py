@@ -27,6 +27,7 @@ import random
 import sys
 import time
 import tracemalloc
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,8 +69,13 @@ class FaultRunResult:
     """The bot process's RSS, sampled every second."""
     rss_warm_kib: int = 0
     """RSS when the warm-up (the first tenth of the run) ended."""
+    rss_mid_kib: int = 0
+    """RSS half-way through the run."""
     traced_growth_kib: dict[str, int] = field(default_factory=dict)
     """With ``trace=True``: memory allocated after warm-up and still held at the end, by area."""
+    traced_late_growth_kib: dict[str, int] = field(default_factory=dict)
+    """The same from half-way to the end: bounded caches (yarl's URL caches, the
+    de-duplication window) fill during the first half; a leak keeps growing."""
 
     def summary(self) -> str:
         return (
@@ -79,8 +85,9 @@ class FaultRunResult:
             f"max_gap_after_fault={self.max_gap_after_fault:.2f}s "
             f"(worst: {max(self.gaps, key=self.gaps.__getitem__, default='-')}) "
             f"replies={dict(self.replies)} "
-            f"rss_kib first/warm/last={self.rss_kib[:1]}/{self.rss_warm_kib}/{self.rss_kib[-1:]} "
-            f"traced_growth_kib={self.traced_growth_kib}"
+            f"rss_kib first/warm/mid/last={self.rss_kib[:1]}/{self.rss_warm_kib}/"
+            f"{self.rss_mid_kib}/{self.rss_kib[-1:]} "
+            f"traced_growth_kib={self.traced_growth_kib} late={self.traced_late_growth_kib}"
         )
 
 
@@ -249,12 +256,18 @@ def finish_log(emu: Emulator, log: DriveLog, slow_rules: list[Fault]) -> None:
     log.slow_fired = [list(rule.fired_at) for rule in slow_rules]
 
 
+_KINDS = ("buddy", "group", "discu")
+
+
 class Bot:
     """The bot under test: records every message it sees and replies to every tenth."""
 
     def __init__(self, url: str) -> None:
-        self.seen: list[tuple[str, int]] = []
-        self.seen_at: list[float] = []
+        # Compact records (about 20 bytes a message), so that a ten-minute soak's own
+        # bookkeeping does not swamp the SDK's memory figures.
+        self._kinds = bytearray()
+        self._numbers = array("q")
+        self.seen_at = array("d")
         self.reply_status: dict[str, str] = {}
         self.reply_errors: list[str] = []
         self.busy = 0
@@ -281,7 +294,8 @@ class Bot:
                 kind = "discu"
             else:
                 kind = "buddy"
-            self.seen.append((kind, int(tag[1:])))
+            self._kinds.append(_KINDS.index(kind))
+            self._numbers.append(int(tag[1:]))
             self.seen_at.append(time.monotonic())
             if int(tag[1:]) % 10 == 0:
                 try:
@@ -293,35 +307,49 @@ class Bot:
         finally:
             self.busy -= 1
 
+    @property
+    def seen(self) -> list[tuple[str, int]]:
+        """(kind, number) of every message a handler saw, in order."""
+        return [(_KINDS[k], n) for k, n in zip(self._kinds, self._numbers, strict=True)]
+
     async def settle(self, delivered: list[str], timeout: float = 10.0) -> None:
         """Wait until the handlers saw every delivered token and finished replying."""
         want = set(delivered)
         until = time.monotonic() + timeout
         while time.monotonic() < until:
-            if self.busy == 0 and want <= {f"m{i}" for _, i in self.seen}:
+            if self.busy == 0 and want <= {f"m{i}" for i in self._numbers}:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)
 
 
 class MemoryProbe:
-    """Samples RSS every second; with ``trace``, tracemalloc growth after the warm-up."""
+    """Samples RSS every second; with ``trace``, tracemalloc growth after the warm-up
+    (the first tenth) and after half-way, by area."""
 
-    def __init__(self, res: FaultRunResult, warm_after: float, trace: bool) -> None:
+    def __init__(self, res: FaultRunResult, duration: float, trace: bool) -> None:
         self.res = res
-        self.warm_after = warm_after
+        self.duration = duration
         self.trace = trace
         self.warm: Counter[str] | None = None
+        self.mid: Counter[str] | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def _areas(self) -> Counter[str]:
+        gc.collect()
+        return _areas(tracemalloc.take_snapshot()) if self.trace else Counter()
 
     async def _sample(self) -> None:
         start = time.monotonic()
         while True:
             self.res.rss_kib.append(_rss_kib())
-            if self.warm is None and time.monotonic() - start >= self.warm_after:
-                gc.collect()
+            elapsed = time.monotonic() - start
+            if self.warm is None and elapsed >= self.duration / 10:
+                self.warm = self._areas()
                 self.res.rss_warm_kib = _rss_kib()
-                self.warm = _areas(tracemalloc.take_snapshot()) if self.trace else Counter()
+            if self.mid is None and elapsed >= self.duration / 2:
+                self.mid = self._areas()
+                self.res.rss_mid_kib = _rss_kib()
             await asyncio.sleep(1.0)
 
     def start(self) -> None:
@@ -332,12 +360,14 @@ class MemoryProbe:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        gc.collect()
+        final = self._areas()
         self.res.rss_kib.append(_rss_kib())
-        if self.trace and self.warm is not None:
-            final = _areas(tracemalloc.take_snapshot())
+        if self.trace and self.warm is not None and self.mid is not None:
             self.res.traced_growth_kib = {
                 k: (final[k] - self.warm.get(k, 0)) // 1024 for k in sorted(final)
+            }
+            self.res.traced_late_growth_kib = {
+                k: (final[k] - self.mid.get(k, 0)) // 1024 for k in sorted(final)
             }
 
 
@@ -351,7 +381,7 @@ async def fault_run(
 ) -> FaultRunResult:
     """One run; ``separate_process`` puts the emulator and its driver in a child process."""
     res = FaultRunResult(fd_before=_fd_count())
-    probe = MemoryProbe(res, warm_after=duration / 10, trace=trace)
+    probe = MemoryProbe(res, duration, trace)
     if separate_process:
         log, bot = await _run_split(duration, seed, rate, fault_every, probe)
     else:

@@ -16,13 +16,13 @@ Choices where the seed is silent:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from smartqq.emulator.tcp import TCPListener
 from smartqq.emulator.world import FriendEntry as WorldFriend
 from smartqq.emulator.world import World, demo_world
 from smartqq.legacy.errors import FrameError
@@ -74,21 +74,13 @@ class OICQServer:
         self.auth: dict[int, int] = {}
         """Per user: 0 anyone may add them, 1 needs approval, 2 nobody (Register's ``auth``)."""
         self.requests: set[tuple[int, int]] = set()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener = TCPListener(self._serve, host, port)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.port = await self._listener.start()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._listener.stop()
 
     async def __aenter__(self) -> OICQServer:
         await self.start()
@@ -102,9 +94,6 @@ class OICQServer:
     # -- connections -------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         conn = _Conn(writer, self.dialect)
         frames = FrameReader(self.dialect)
         try:
@@ -116,14 +105,8 @@ class OICQServer:
                 await writer.drain()
         except (FrameError, PermissionError) as exc:
             log.info("closing a connection: %s", exc)
-        except ConnectionError:
-            pass
         finally:
-            self._tasks.discard(task)
             self._gone(conn)
-            writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                await writer.wait_closed()
 
     def _gone(self, conn: _Conn) -> None:
         if conn.uin and self.online.get(conn.uin) is conn:

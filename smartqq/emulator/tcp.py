@@ -1,0 +1,60 @@
+"""A loopback TCP listener that tracks its connections and stops them quietly.
+
+Shared by the tqq emulator and the OICQ server. ``asyncio.start_server`` reports a
+connection handler that ends by cancellation as an error, so :meth:`TCPListener.stop`
+first closes every connection (handlers blocked on a read end by themselves) and only
+then cancels what is still running, which the wrapper absorbs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+__all__ = ["TCPListener"]
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class TCPListener:
+    def __init__(self, handler: Handler, host: str, port: int) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._run, self.host, self.port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
+
+    async def stop(self, grace: float = 0.5) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in self._open.values():
+            writer.close()
+        if self._open:
+            _, pending = await asyncio.wait(set(self._open), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._open[task] = writer
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        except asyncio.CancelledError:
+            pass  # stop() ended this connection; nothing else cancels handlers
+        finally:
+            del self._open[task]
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
