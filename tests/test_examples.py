@@ -87,3 +87,17 @@ async def test_quickstart_notebook_code_cells(capsys: pytest.CaptureFixture[str]
         ("GroupMessage", "Bobby", "notebooks are fun "),
     ]
     assert sent == [("buddy", "thanks, Ally!"), ("group", "thanks, Bobby!")]
+
+
+async def test_tqq_bot_echoes_each_piece() -> None:
+    seen = await load("tqq_bot").main()
+    # 500 bytes go out as two CLTMSGs (under 400 bytes each), each a message of its own.
+    assert seen == ["echo: hello, 2005", "got 399 bytes", "got 101 bytes"]
+
+
+async def test_oicq_chat() -> None:
+    from smartqq.legacy.oicq import messages as m
+
+    came_online, message = await load("oicq_chat").main()
+    assert came_online == m.FriendStatus(10003, 1)
+    assert message == m.Incoming(2, 10002, "你好, Bob", 0)

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--max-batch", type=positive_int, default=20)
     emu.add_argument("--idle", choices=("102", "errmsg", "504"), default="102")
     emu.add_argument("--control-token", help="required for /_emu/ on non-loopback binds")
+    emu.add_argument(
+        "--tqq-port", type=int, help="also serve the legacy tqq HTTP interface on this port"
+    )
     add_commands(sub)
     sub.add_parser("selfcheck", help="verify the protocol test vectors of PROTOCOL.md Appendix A")
     return parser

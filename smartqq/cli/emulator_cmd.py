@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
-from smartqq.emulator import Emulator, World, demo_world
+from smartqq.emulator import Emulator, TQQEmulator, World, demo_world
 
 
 async def run_emulator(args: argparse.Namespace) -> int:
@@ -20,7 +21,10 @@ async def run_emulator(args: argparse.Namespace) -> int:
         qr_confirm_after=args.qr_confirm_after,
         control_token=args.control_token,
     )
-    async with emu:
+    tqq = TQQEmulator(world, host=args.host, port=args.tqq_port) if args.tqq_port else None
+    async with emu, tqq or contextlib.nullcontext():
+        if tqq is not None:
+            print(f"tqq (VER=1.1 HTTP) emulator listening on {tqq.url}")
         print(
             f"smartqq emulator listening on {emu.url} (control API {'on' if emu.control_enabled else 'off'})"
         )

@@ -282,3 +282,30 @@ async def test_emulator_command_reports_a_bad_world_and_a_busy_port(
         port = busy.getsockname()[1]
         assert await amain(["emulator", "--port", str(port)]) == 1
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+async def test_emulator_command_also_serves_tqq(capsys: pytest.CaptureFixture[str]) -> None:
+    from smartqq.legacy.tqq import TQQClient
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    task = asyncio.create_task(
+        amain(["emulator", "--port", str(ports[0]), "--tqq-port", str(ports[1])])
+    )
+    out = ""
+
+    def started() -> bool:
+        nonlocal out
+        out += capsys.readouterr().out
+        return "smartqq emulator listening on" in out or task.done()
+
+    await until(started, timeout=10)
+    assert f"tqq (VER=1.1 HTTP) emulator listening on http://127.0.0.1:{ports[1]}" in out
+    async with TQQClient(10002, "alice-pw", base_url=f"http://127.0.0.1:{ports[1]}") as alice:
+        assert (await alice.list_friends()).uins == [10001, 10003]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -184,3 +184,21 @@ async def test_events_stream_and_explicit_logout(tqq: TQQEmulator) -> None:
     assert not alice.logged_in
     assert tqq.service.logins == {}
     await alice.close()
+
+
+async def test_close_lets_running_handlers_finish_their_replies(tqq: TQQEmulator) -> None:
+    async with client(tqq, ALICE, "alice-pw") as alice:
+        bob = client(tqq, BOB, "bob-pw")
+        started = asyncio.Event()
+
+        @bob.on()
+        async def slow(msg: TQQMessage) -> None:
+            started.set()
+            await asyncio.sleep(0.2)
+            await msg.reply("late but sent")
+
+        await bob.start()
+        await alice.send(BOB, "are you there?")
+        await asyncio.wait_for(started.wait(), 5)
+        await bob.close()  # while the handler sleeps
+        assert (await alice.wait_for(TQQMessage, timeout=5)).text == "late but sent"

@@ -176,13 +176,13 @@ class TQQClient:
         if self._closed:
             return
         await self._stop_polling()
+        self._dispatcher.end_streams()
+        await self._dispatcher.drain(timeout=5.0)  # handlers may still reply
         if self.logged_in:
             with contextlib.suppress(SmartQQError):
                 await self.call(cmd.logout())
             self.login_result = None
         self._closed = True
-        self._dispatcher.end_streams()
-        await self._dispatcher.drain(timeout=5.0)
         if self._session is not None:
             await self._session.close()
         for secret in self._retire:
