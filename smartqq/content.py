@@ -55,7 +55,27 @@ class Font:
     @classmethod
     def from_wire(cls, value: Any) -> Font:
         if not isinstance(value, dict):
-            return cls()
+            return _DEFAULT_FONT
+        # Nearly every message repeats one of a handful of fonts: share the instances.
+        style = value.get("style")
+        try:
+            key = (
+                value.get("name"),
+                value.get("size"),
+                value.get("color"),
+                tuple(style) if isinstance(style, list) else style,
+            )
+            cached = _FONTS.get(key)
+        except TypeError:  # an unhashable part: build it, do not cache it
+            return cls._build(value)
+        if cached is None:
+            cached = cls._build(value)
+            if len(_FONTS) < 256:
+                _FONTS[key] = cached
+        return cached
+
+    @classmethod
+    def _build(cls, value: dict[str, Any]) -> Font:
         style = value.get("style")
         style_t: tuple[int, int, int] = (0, 0, 0)
         if isinstance(style, list) and len(style) == 3:
@@ -73,6 +93,10 @@ class Font:
             color=str(value.get("color", "000000")),
             style=style_t,
         )
+
+
+_DEFAULT_FONT = Font()
+_FONTS: dict[tuple[Any, ...], Font] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +243,19 @@ class Content:
         font: Font | None = None
         segs: list[Segment] = []
         for el in wire:
+            # Text, faces and the font are nearly all of the traffic: read them inline.
+            kind = type(el)
+            if kind is str:
+                segs.append(Text(el))
+                continue
+            if kind is list and len(el) == 2:
+                tag, arg = el
+                if tag == "font":
+                    font = Font.from_wire(arg)
+                    continue
+                if tag == "face" and type(arg) is int:
+                    segs.append(Face(arg))
+                    continue
             seg = _segment(el)
             if isinstance(seg, Font):
                 font = seg

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from .content import Content, Font, Segment
 from .errors import ProtocolError
@@ -100,15 +100,23 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
     poll_type: ClassVar[str] = ""
-    _client: Any = PrivateAttr(default=None)
 
+    # The receiving client lives in ``__pydantic_private__`` without a declared
+    # PrivateAttr: declaring one makes pydantic initialise it on every construction,
+    # which doubled the cost of building an event (benchmarks/, parse + dispatch row).
     def bind(self, client: Any) -> None:
         """Attach the client that received this event (done by the dispatcher)."""
-        self._client = client
+        object.__setattr__(self, "__pydantic_private__", {"client": client})
 
     @property
     def client(self) -> Any:
-        return self._client
+        """The client that received this event (``None`` until dispatched)."""
+        private = self.__pydantic_private__
+        return None if private is None else private.get("client")
+
+    @property
+    def _client(self) -> Any:
+        return self.client
 
     @property
     def kind(self) -> str:

@@ -37,6 +37,10 @@ class _Registration:
     event_type: type[Event]
     callback: Handler
     filter: Callable[[Any], bool] | None
+    task_name: str = ""
+
+    def __post_init__(self) -> None:
+        self.task_name = f"smartqq-handler:{getattr(self.callback, '__qualname__', 'handler')}"
 
 
 class EventStream(Generic[E]):
@@ -129,9 +133,8 @@ class Dispatcher:
             if isinstance(event, reg.event_type) and (
                 reg.filter is None or _safe_filter(reg.filter, event)
             ):
-                name = f"smartqq-handler:{getattr(reg.callback, '__qualname__', 'handler')}"
                 task = asyncio.get_running_loop().create_task(
-                    self._run(reg.callback, event), name=name
+                    self._run(reg.callback, event), name=reg.task_name
                 )
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
