@@ -32,8 +32,9 @@ async def main() -> list[str]:
         async with bot, alice:
             await alice.send(10003, "hello, 2005")
             await alice.send(10003, "long " * 100)  # 500 bytes: sent as two messages
+            busy = asyncio.ensure_future(bot.wait_for(TQQStatusChange, timeout=10))
             await alice.set_status(30)
-            await bot.wait_for(TQQStatusChange, timeout=10)
+            await busy
             while len(seen) < 3:
                 await asyncio.sleep(0.05)
     for line in seen:

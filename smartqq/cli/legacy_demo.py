@@ -10,6 +10,7 @@ message and see each other's status frames.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from smartqq.emulator import TQQConfig, TQQEmulator, demo_world
@@ -91,14 +92,16 @@ async def run_legacy_demo() -> int:
                 "Alice", f"sent {len(LONG.encode())} bytes as {pieces} CLTMSGs (< 400 bytes each)"
             )
             await _wait(lambda: len(alice_got) >= 1 + pieces)
-            await bob.set_status(Status.BUSY)
-            await alice.wait_for(
-                TQQStatusChange, check=lambda c: c.status is Status.BUSY, timeout=5
+            busy = asyncio.ensure_future(
+                alice.wait_for(TQQStatusChange, check=lambda c: c.status is Status.BUSY, timeout=5)
             )
+            await bob.set_status(Status.BUSY)
+            await busy
             added = await alice.add_friend(CAROL)
             out.say("Alice", f"AddToList {CAROL}: {added.outcome.label}")
+            approved = asyncio.ensure_future(alice.wait_for(TQQAuthAccepted, timeout=5))
             await alice.request_auth(CAROL, "Alice here, from the Python group")
-            accepted = await alice.wait_for(TQQAuthAccepted, timeout=5)
+            accepted = await approved
             out.say(
                 "Alice",
                 f"{accepted.sender} approved: friends now {(await alice.list_friends()).uins}",

@@ -95,7 +95,7 @@ from smartqq.protocol.session import SessionState
 
 from .backoff import Backoff
 from .contacts import Contacts
-from .dispatch import Dispatcher, ErrorHook, EventStream, Handler
+from .dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
 from .qrcode import QRCode
 from .session_store import load_session, save_session
 from .transport import AiohttpTransport
@@ -132,7 +132,7 @@ def _default_on_qrcode(qr: QRCode) -> None:
     sys.stderr.flush()
 
 
-class Client:
+class Client(HandlerRegistry):
     """An asyncio SmartQQ client. See the module docstring and README for a tour."""
 
     def __init__(
@@ -410,38 +410,6 @@ class Client:
         asyncio.run(main())
 
     # -- dispatch ------------------------------------------------------------------------
-
-    def on(
-        self, event_type: type[E] | None = None, filter: Callable[[E], bool] | None = None
-    ) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
-        """Register a handler: ``@client.on(BuddyMessage)`` or ``@client.on()`` with an annotation."""
-
-        def deco(fn: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
-            self._dispatcher.register(event_type, fn, filter)
-            return fn
-
-        return deco
-
-    def add_handler(
-        self,
-        event_type: type[Event],
-        callback: Handler,
-        filter: Callable[[Any], bool] | None = None,
-    ) -> None:
-        self._dispatcher.register(event_type, callback, filter)
-
-    def remove_handler(self, callback: Handler) -> None:
-        self._dispatcher.remove(callback)
-
-    async def wait_for(
-        self,
-        event_type: type[E],
-        *,
-        check: Callable[[E], bool] | None = None,
-        timeout: float | None = None,
-    ) -> E:
-        """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after ``timeout``."""
-        return await self._dispatcher.wait_for(event_type, check, timeout)
 
     @overload
     def events(self, *, buffer: int | None = None) -> EventStream[Event]: ...

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar, cast, get_type_hints
 from smartqq.errors import UsageError
 from smartqq.events import Event
 
-__all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler"]
+__all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler", "HandlerRegistry"]
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
@@ -207,6 +207,45 @@ class Dispatcher:
                 t.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+
+
+class HandlerRegistry:
+    """``on`` / ``add_handler`` / ``remove_handler`` / ``wait_for`` over ``self._dispatcher``;
+    shared by :class:`smartqq.Client` and the legacy clients."""
+
+    _dispatcher: Dispatcher
+
+    def on(
+        self, event_type: type[E] | None = None, filter: Callable[[E], bool] | None = None
+    ) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
+        """Register a handler: ``@client.on(BuddyMessage)`` or ``@client.on()`` with an annotation."""
+
+        def deco(fn: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
+            self._dispatcher.register(event_type, fn, filter)
+            return fn
+
+        return deco
+
+    def add_handler(
+        self,
+        event_type: type[Event],
+        callback: Handler,
+        filter: Callable[[Any], bool] | None = None,
+    ) -> None:
+        self._dispatcher.register(event_type, callback, filter)
+
+    def remove_handler(self, callback: Handler) -> None:
+        self._dispatcher.remove(callback)
+
+    async def wait_for(
+        self,
+        event_type: type[E],
+        *,
+        check: Callable[[E], bool] | None = None,
+        timeout: float | None = None,
+    ) -> E:
+        """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after ``timeout``."""
+        return await self._dispatcher.wait_for(event_type, check, timeout)
 
 
 def _safe_filter(check: Callable[[Any], bool], event: Event) -> bool:

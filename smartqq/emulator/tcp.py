@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Self
 
-__all__ = ["TCPListener"]
+__all__ = ["TCPListener", "TCPServer"]
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -58,3 +60,34 @@ class TCPListener:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+class TCPServer:
+    """Base of a loopback server: ``start``/``stop`` and ``async with`` around a listener;
+    subclasses implement ``_serve`` (one connection)."""
+
+    host: str
+    port: int
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._listener = TCPListener(self._serve, host, port)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self.port = await self._listener.start()
+
+    async def stop(self) -> None:
+        await self._listener.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()

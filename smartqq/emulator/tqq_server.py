@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import TracebackType
 
-from .tcp import TCPListener
+from .tcp import TCPServer
 from .tqq_service import TQQConfig, TQQService
 from .world import World, demo_world
 
@@ -61,7 +60,7 @@ class TQQUser:
         self._svc.deliver(to, 99, self.qq, text)
 
 
-class TQQEmulator:
+class TQQEmulator(TCPServer):
     """``async with TQQEmulator(world) as tqq: TQQClient(..., base_url=tqq.url)``."""
 
     def __init__(
@@ -75,9 +74,7 @@ class TQQEmulator:
         self.world = world if world is not None else demo_world()
         self.config = config or TQQConfig()
         self.service = TQQService(self.world, self.config)
-        self.host = host
-        self.port = port
-        self._listener = TCPListener(self._serve, host, port)
+        super().__init__(host, port)
 
     @property
     def url(self) -> str:
@@ -88,20 +85,8 @@ class TQQEmulator:
         return TQQUser(self.service, qq)
 
     async def start(self) -> None:
-        self.port = await self._listener.start()
+        await super().start()
         log.info("tqq emulator listening on %s", self.url)
-
-    async def stop(self) -> None:
-        await self._listener.stop()
-
-    async def __aenter__(self) -> TQQEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _HEADER_TIMEOUT)

@@ -53,9 +53,11 @@ async def test_login_friends_messages_and_logout(tqq: TQQEmulator) -> None:
         async def echo(msg: TQQMessage) -> None:
             await msg.reply("echo: " + msg.text)
 
+        waiter = asyncio.ensure_future(
+            alice.wait_for(TQQMessage, check=lambda m: m.sender == BOB, timeout=5)
+        )
         assert await alice.send(BOB, "hello, bob & co") == 1
-        reply = await alice.wait_for(TQQMessage, check=lambda m: m.sender == BOB, timeout=5)
-        assert reply.text == "echo: hello, bob & co"
+        assert (await waiter).text == "echo: hello, bob & co"
         info = await alice.get_info(BOB, level=3)
         assert (info.nick, info.face) == ("Bob", 549)
     # Both logged out on leaving: friends heard them go.
@@ -107,9 +109,9 @@ async def test_friend_request_dialogue(tqq: TQQEmulator) -> None:
 
         result = await alice.add_friend(CAROL)
         assert result.outcome is AddOutcome.NEEDS_AUTH
+        waiter = asyncio.ensure_future(alice.wait_for(TQQAuthAccepted, timeout=5))
         await alice.request_auth(CAROL, "it's alice")
-        accepted = await alice.wait_for(TQQAuthAccepted, timeout=5)
-        assert accepted.sender == CAROL
+        assert (await waiter).sender == CAROL
         assert CAROL in (await alice.list_friends()).uins
         await alice.remove_friend(CAROL)
         assert CAROL not in (await alice.list_friends()).uins
@@ -200,5 +202,6 @@ async def test_close_lets_running_handlers_finish_their_replies(tqq: TQQEmulator
         await bob.start()
         await alice.send(BOB, "are you there?")
         await asyncio.wait_for(started.wait(), 5)
+        reply = asyncio.ensure_future(alice.wait_for(TQQMessage, timeout=5))
         await bob.close()  # while the handler sleeps
-        assert (await alice.wait_for(TQQMessage, timeout=5)).text == "late but sent"
+        assert (await reply).text == "late but sent"

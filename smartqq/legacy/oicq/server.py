@@ -19,10 +19,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
-from smartqq.emulator.tcp import TCPListener
+from smartqq.emulator.tcp import TCPServer
 from smartqq.emulator.world import FriendEntry as WorldFriend
 from smartqq.emulator.world import World, demo_world
 from smartqq.legacy.errors import FrameError
@@ -55,7 +54,7 @@ class _Book:
     member: dict[int, int] = field(default_factory=dict)
 
 
-class OICQServer:
+class OICQServer(TCPServer):
     """``async with OICQServer(world) as srv: OICQClient(srv.host, srv.port)``."""
 
     def __init__(
@@ -67,29 +66,14 @@ class OICQServer:
         dialect: Dialect = DEFAULT,
     ) -> None:
         self.world = world if world is not None else demo_world()
-        self.host, self.port, self.dialect = host, port, dialect
+        self.dialect = dialect
         self.online: dict[int, _Conn] = {}
         self.waiting: dict[int, list[msg.Message]] = {}
         self.books: dict[int, _Book] = {}
         self.auth: dict[int, int] = {}
         """Per user: 0 anyone may add them, 1 needs approval, 2 nobody (Register's ``auth``)."""
         self.requests: set[tuple[int, int]] = set()
-        self._listener = TCPListener(self._serve, host, port)
-
-    async def start(self) -> None:
-        self.port = await self._listener.start()
-
-    async def stop(self) -> None:
-        await self._listener.stop()
-
-    async def __aenter__(self) -> OICQServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        super().__init__(host, port)
 
     # -- connections -------------------------------------------------------------------
 

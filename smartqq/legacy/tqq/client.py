@@ -22,13 +22,12 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 
 from smartqq.client.backoff import Backoff
-from smartqq.client.dispatch import Dispatcher, EventStream, Handler
+from smartqq.client.dispatch import Dispatcher, EventStream, HandlerRegistry
 from smartqq.errors import (
     ClientClosedError,
     ConnectError,
@@ -64,7 +63,7 @@ log = logging.getLogger("smartqq.legacy.tqq")
 E = TypeVar("E", bound=Event)
 
 
-class TQQClient:
+class TQQClient(HandlerRegistry):
     """A tqq account: ``async with TQQClient(qq, password, base_url=...) as c: ...``."""
 
     def __init__(
@@ -255,37 +254,6 @@ class TQQClient:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-
-    def on(
-        self, event_type: type[E] | None = None, filter: Callable[[E], bool] | None = None
-    ) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
-        """Register a handler: ``@client.on(TQQMessage)`` or ``@client.on()`` with an annotation."""
-
-        def deco(fn: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
-            self._dispatcher.register(event_type, fn, filter)
-            return fn
-
-        return deco
-
-    def add_handler(
-        self,
-        event_type: type[Event],
-        callback: Handler,
-        filter: Callable[[Any], bool] | None = None,
-    ) -> None:
-        self._dispatcher.register(event_type, callback, filter)
-
-    def remove_handler(self, callback: Handler) -> None:
-        self._dispatcher.remove(callback)
-
-    async def wait_for(
-        self,
-        event_type: type[E],
-        *,
-        check: Callable[[E], bool] | None = None,
-        timeout: float | None = None,
-    ) -> E:
-        return await self._dispatcher.wait_for(event_type, check, timeout)
 
     def events(self, event_type: type[E] = TQQEvent, *, buffer: int = 1000) -> EventStream[E]:  # type: ignore[assignment]
         """Events as they arrive, for ``async for`` (oldest dropped when ``buffer`` is full)."""
