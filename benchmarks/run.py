@@ -71,6 +71,25 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The README's table."""
+    lines = [
+        "| figure | ours | baseline (same run) | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        base = fmt(r["baseline"], r["unit"])
+        if r.get("baseline_name") and r["baseline"] is not None:
+            base += f" ({r['baseline_name']})"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        met = "yes" if r["ok"] else "**no**"
+        target = r["target"].replace("|", "\\|")
+        lines.append(
+            f"| {r['figure']} | {fmt(r['value'], r['unit'])} | {base} | {ratio} | {target} | {met} |"
+        )
+    return "\n".join(lines)
+
+
 def machine() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
@@ -95,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes; under a minute")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results.json"))
+    parser.add_argument("--markdown", action="store_true", help="also print the README table")
     parser.add_argument(
         "--child", nargs=4, metavar=("KIND", "URL", "N", "EVENTS"), help=argparse.SUPPRESS
     )
@@ -108,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = [local.parse_dispatch_rows(args.quick), *asyncio.run(run_wire(args.quick))]
     print(table(rows))
+    if args.markdown:
+        print("\n" + markdown(rows))
     elapsed = time.perf_counter() - started
     print(f"\n{'quick' if args.quick else 'full'} run in {elapsed:.0f} s on {machine()}")
     args.json.write_text(

@@ -71,8 +71,11 @@ class FaultRunResult:
     """RSS when the warm-up (the first tenth of the run) ended."""
     rss_mid_kib: int = 0
     """RSS half-way through the run."""
+    blocks_mid: int = 0
+    blocks_end: int = 0
+    """Allocated Python memory blocks half-way and at the end (after a collection)."""
     traced_late_growth_kib: dict[str, int] = field(default_factory=dict)
-    """With ``trace=True``: memory allocated after half-way and still held at the end, by
+    """With ``trace=True``: the net change of traced memory from half-way to the end, by
     area. Bounded caches (yarl's URL caches, the de-duplication window) fill during the
     first half; a leak keeps growing."""
 
@@ -86,6 +89,7 @@ class FaultRunResult:
             f"replies={dict(self.replies)} "
             f"rss_kib first/warm/mid/last={self.rss_kib[:1]}/{self.rss_warm_kib}/"
             f"{self.rss_mid_kib}/{self.rss_kib[-1:]} "
+            f"blocks mid/end={self.blocks_mid}/{self.blocks_end} "
             f"traced_late_growth_kib={self.traced_late_growth_kib}"
         )
 
@@ -329,17 +333,19 @@ class Bot:
 
 
 class MemoryProbe:
-    """Samples RSS every second. With ``trace``, tracemalloc runs from half-way to the end,
-    so every block it still sees at the end was allocated in the second half and kept: the
-    late growth, by area. (Tracing only then keeps its own bookkeeping out of the RSS of
-    the first half, and small in the second.)"""
+    """Samples RSS every second, and the interpreter's allocated block count at half-way
+    and at the end (``sys.getallocatedblocks``: a net count, free of tracing overhead).
+
+    With ``trace`` (a diagnostic; tracing inflates RSS), tracemalloc runs from the start
+    and the growth from half-way to the end is attributed by area.
+    """
 
     def __init__(self, res: FaultRunResult, duration: float, trace: bool) -> None:
         self.res = res
         self.duration = duration
         self.trace = trace
         self.warm_done = False
-        self.mid_done = False
+        self.mid: Counter[str] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def _sample(self) -> None:
@@ -350,15 +356,17 @@ class MemoryProbe:
             if not self.warm_done and elapsed >= self.duration / 10:
                 self.warm_done = True
                 self.res.rss_warm_kib = _rss_kib()
-            if not self.mid_done and elapsed >= self.duration / 2:
-                self.mid_done = True
+            if self.res.rss_mid_kib == 0 and elapsed >= self.duration / 2:
                 gc.collect()
                 self.res.rss_mid_kib = _rss_kib()
+                self.res.blocks_mid = sys.getallocatedblocks()
                 if self.trace:
-                    tracemalloc.start()
+                    self.mid = _areas(tracemalloc.take_snapshot())
             await asyncio.sleep(1.0)
 
     def start(self) -> None:
+        if self.trace:
+            tracemalloc.start()
         self._task = asyncio.create_task(self._sample(), name="memory-probe")
 
     async def stop(self) -> None:
@@ -368,10 +376,14 @@ class MemoryProbe:
             await self._task
         gc.collect()
         self.res.rss_kib.append(_rss_kib())
-        if self.trace and tracemalloc.is_tracing():
-            late = _areas(tracemalloc.take_snapshot())
+        self.res.blocks_end = sys.getallocatedblocks()
+        if self.trace:
+            final = _areas(tracemalloc.take_snapshot())
             tracemalloc.stop()
-            self.res.traced_late_growth_kib = {k: late[k] // 1024 for k in sorted(late)}
+            if self.mid is not None:
+                self.res.traced_late_growth_kib = {
+                    k: (final[k] - self.mid.get(k, 0)) // 1024 for k in sorted(final)
+                }
 
 
 async def fault_run(
