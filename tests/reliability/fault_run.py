@@ -406,8 +406,10 @@ async def fault_run(
             async with bot.client:
                 probe.start()
                 log = await drive(emu, duration, seed, rate, fault_every, slow_rules=slow_rules)
-                await bot.settle(await drain(emu))
+                # The memory figures end with the run: what follows is the test's own
+                # bookkeeping (tens of thousands of tokens compared), not the bot's.
                 await probe.stop()
+                await bot.settle(await drain(emu))
             finish_log(emu, log, slow_rules)
     _analyse(log, bot, res)
     current = asyncio.current_task()
@@ -448,9 +450,10 @@ async def _run_split(
         async with bot.client:
             probe.start()
             await say("go")
+            await asyncio.sleep(duration)  # the child injects for this long
+            await probe.stop()  # before reading tens of thousands of tokens (see above)
             delivered = (await read())["delivered"]
             await bot.settle(delivered)
-            await probe.stop()
             await say("finish")
             log = DriveLog.from_json(json.dumps(await read()))
     finally:
