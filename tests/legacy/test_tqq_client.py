@@ -205,3 +205,17 @@ async def test_close_lets_running_handlers_finish_their_replies(tqq: TQQEmulator
         reply = asyncio.ensure_future(alice.wait_for(TQQMessage, timeout=5))
         await bob.close()  # while the handler sleeps
         assert (await reply).text == "late but sent"
+
+
+async def test_the_password_and_its_md5_stay_out_of_logs_and_reprs(
+    tqq: TQQEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    from smartqq.legacy.tqq import password_md5
+
+    with caplog.at_level(logging.DEBUG):
+        async with client(tqq, ALICE, "alice-pw") as alice:
+            await alice.list_friends()
+            text = caplog.text + repr(alice)
+    assert "Login" in caplog.text  # the requests were logged...
+    assert "alice-pw" not in text  # ...without the secrets
+    assert password_md5("alice-pw") not in text
