@@ -1,9 +1,10 @@
 """Typed, polymorphic event dispatch.
 
 ``on(EventType)`` registers a handler for that class *and its subclasses*
-(a ``MessageEvent`` handler sees every message). Each handler call runs as its
-own named task, kept in a set until done; an exception goes to the error hook
-and never reaches the poll loop. ``wait_for`` resolves futures; ``stream``
+(a ``MessageEvent`` handler sees every message). A coroutine handler runs as
+its own named task, kept in a set until done; a plain function runs inline,
+during dispatch (a task per call was most of the cost of dispatching to it). An
+exception goes to the error hook and never reaches the poll loop. ``wait_for`` resolves futures; ``stream``
 feeds bounded queues for ``async for``.
 
 Overflow policy of ``events()``: each iterator has its own queue of
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast, get_type_hints
 
@@ -133,11 +134,7 @@ class Dispatcher:
             if isinstance(event, reg.event_type) and (
                 reg.filter is None or _safe_filter(reg.filter, event)
             ):
-                task = asyncio.get_running_loop().create_task(
-                    self._run(reg.callback, event), name=reg.task_name
-                )
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self._start(reg, event)
                 started += 1
         for waiter in list(self._waiters):
             etype, check, fut = waiter
@@ -151,11 +148,26 @@ class Dispatcher:
                 stream.offer(event)
         return started
 
-    async def _run(self, callback: Handler, event: Event) -> None:
+    def _start(self, reg: _Registration, event: Event) -> None:
+        # A plain function runs here and now: a task per call was most of the cost of
+        # dispatching to sync handlers (counters, loggers). A coroutine function only
+        # has its coroutine created here; its body runs in a task of its own.
         try:
-            result: Any = callback(event)
-            if inspect.isawaitable(result):
-                await result
+            result: Any = reg.callback(event)
+        except Exception as exc:
+            self._spawn(self._report(exc, event, reg.callback), reg.task_name)
+            return
+        if inspect.isawaitable(result):
+            self._spawn(self._finish(result, reg.callback, event), reg.task_name)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _finish(self, result: Awaitable[Any], callback: Handler, event: Event) -> None:
+        try:
+            await result
         except asyncio.CancelledError:
             raise
         except Exception as exc:

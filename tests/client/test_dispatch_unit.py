@@ -111,3 +111,29 @@ async def test_wait_for_times_out_and_forgets_the_waiter() -> None:
     with pytest.raises(TimeoutError):
         await d.wait_for(BuddyMessage, timeout=0.01)
     assert d._waiters == []
+
+
+async def test_plain_functions_run_inline_and_coroutines_get_a_task() -> None:
+    d = Dispatcher(owner=None)
+    seen: list[str] = []
+    failures: list[str] = []
+
+    async def later(event: BuddyMessage) -> None:
+        seen.append("async " + event.text)
+
+    def broken(event: BuddyMessage) -> None:
+        raise RuntimeError("sync bug")
+
+    async def hook(exc: BaseException, event: Event, handler: Any) -> None:
+        failures.append(str(exc))
+
+    d.error_hook = hook
+    d.register(BuddyMessage, lambda e: seen.append("sync " + e.text))
+    d.register(BuddyMessage, later)
+    d.register(BuddyMessage, broken)
+    assert d.dispatch(buddy("x")) == 3
+    assert seen == ["sync x"]  # already ran, before dispatch returned
+    assert len(d.tasks) == 2  # the coroutine handler and the error report
+    await asyncio.gather(*d.tasks)
+    assert seen == ["sync x", "async x"]
+    assert failures == ["sync bug"]
