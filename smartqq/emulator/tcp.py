@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
@@ -62,7 +63,7 @@ class TCPListener:
                 await writer.wait_closed()
 
 
-class TCPServer:
+class TCPServer(ABC):
     """Base of a loopback server: ``start``/``stop`` and ``async with`` around a listener;
     subclasses implement ``_serve`` (one connection)."""
 
@@ -74,8 +75,9 @@ class TCPServer:
         self.port = port
         self._listener = TCPListener(self._serve, host, port)
 
+    @abstractmethod
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
+        """Serve one connection; the listener closes it afterwards."""
 
     async def start(self) -> None:
         self.port = await self._listener.start()
