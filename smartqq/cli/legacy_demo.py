@@ -70,12 +70,16 @@ async def run_legacy_demo() -> int:
                 out.say("Bob", f"got {len(msg.text.encode())} bytes from {msg.sender}: {msg.text}")
                 await msg.reply(f"echo ({len(msg.text)} chars)")
 
-            alice_got: list[str] = []
+            echoes_due = 3  # one per CLTMSG: the greeting, then the long text's two pieces
+            all_echoed = asyncio.Event()
 
             @alice.on()
             async def show(msg: TQQMessage) -> None:
-                alice_got.append(msg.text)
+                nonlocal echoes_due
                 out.say("Alice", f"got from {msg.sender}: {msg.text}")
+                echoes_due -= 1
+                if echoes_due == 0:
+                    all_echoed.set()
 
             @alice.on()
             async def status(change: TQQStatusChange) -> None:
@@ -91,7 +95,7 @@ async def run_legacy_demo() -> int:
             out.say(
                 "Alice", f"sent {len(LONG.encode())} bytes as {pieces} CLTMSGs (< 400 bytes each)"
             )
-            await _wait(lambda: len(alice_got) >= 1 + pieces)
+            await asyncio.wait_for(all_echoed.wait(), 10)
             busy = asyncio.ensure_future(
                 alice.wait_for(TQQStatusChange, check=lambda c: c.status is Status.BUSY, timeout=5)
             )
@@ -129,9 +133,3 @@ async def run_legacy_demo() -> int:
             out.say("Alice", f"0x15 friend status: {await a.receive(timeout=5)}")
     print("legacy demo finished OK", flush=True)
     return 0
-
-
-async def _wait(check: object, timeout: float = 10.0) -> None:
-    from smartqq.testing import until
-
-    await until(check, timeout)  # type: ignore[arg-type]

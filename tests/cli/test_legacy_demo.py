@@ -53,3 +53,17 @@ def test_legacy_demo_as_a_subprocess() -> None:
 async def test_legacy_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert await amain(["legacy-demo"]) == 0
     check(capsys.readouterr().out)
+
+
+def test_legacy_demo_needs_no_test_dependencies() -> None:
+    # An installed smartqq has no pytest: block it and run the demo anyway.
+    code = (
+        "import sys; sys.modules['pytest'] = None; sys.modules['pytest_asyncio'] = None\n"
+        "from smartqq.cli import main; sys.exit(main(['legacy-demo']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().endswith("legacy demo finished OK")
