@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from smartqq.protocol.http import HttpResponse
 
 
 @pytest.fixture
-def no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any connection or listener opened while the test runs fails the test."""
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -35,7 +34,6 @@ def no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("create_connection", "create_server", "sock_connect"):
         monkeypatch.setattr(asyncio.BaseEventLoop, name, refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    yield
 
 
 async def send(t: MemoryTransport, state: SessionState, req: HttpRequest) -> HttpResponse:
@@ -62,8 +60,11 @@ async def test_password_login_and_a_poll_without_a_socket(no_sockets: None) -> N
     t = emu.transport()
     state = SessionState(SMARTQQ)
     s = await drive(password_login_flow(state, 10001, "bot-password"), t, state)
-    assert s.qq == 10001 and s.psessionid and len(s.vfwebqq) == 80
-    assert s.cookies.get("skey", "qq.com") and s.cookies.get("p_skey", "web2.qq.com")
+    assert s.qq == 10001
+    assert s.psessionid
+    assert len(s.vfwebqq) == 80
+    assert s.cookies.get("skey", "qq.com")
+    assert s.cookies.get("p_skey", "web2.qq.com")
     # Routed by the real URL and counted under its Host, exactly as over loopback.
     assert {"ui.ptlogin2.qq.com", "d1.web2.qq.com", "s.web2.qq.com"} <= set(emu.hosts)
 
@@ -75,7 +76,8 @@ async def test_password_login_and_a_poll_without_a_socket(no_sockets: None) -> N
     resp = await poll
     outcome = parse_poll(resp.body)
     [event] = outcome.events
-    assert isinstance(event, BuddyMessage) and event.text == "hello in memory"
+    assert isinstance(event, BuddyMessage)
+    assert event.text == "hello in memory"
     assert [d.token for d in emu.service.delivered] == ["m1"]
     await t.aclose()
 
