@@ -70,6 +70,9 @@ class Emulator(control.ControlMixin):
     ``emu.transport()`` serves a client in process, with no socket.
     """
 
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT
+    """The header-read and idle timeout of this instance's connections (tests shorten it)."""
+
     def __init__(
         self, world: World | None = None, host: str = "127.0.0.1", port: int = 0, **config: Any
     ) -> None:
@@ -104,7 +107,7 @@ class Emulator(control.ControlMixin):
             access_log=None,
             handler_cancellation=True,
             shutdown_timeout=0.5,
-            keepalive_timeout=KEEPALIVE_TIMEOUT,
+            keepalive_timeout=self.keepalive_timeout,
             max_line_size=_PARSER_LINE_CAP,
         )
         await self._runner.setup()
