@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--qr-account", type=positive_int, metavar="QQ", help="the account a QR code logs in as"
     )
     emu.add_argument(
+        "--self-echo",
+        action="store_true",
+        help="late-2017 era: the bot's own sends come back through poll2 from an unknown uin",
+    )
+    emu.add_argument(
         "--hold", type=positive_float, default=60.0, help="seconds an idle poll2 is held"
     )
     emu.add_argument("--max-batch", type=positive_int, default=20)
