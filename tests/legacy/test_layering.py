@@ -28,5 +28,5 @@ def test_the_oicq_server_is_offered_by_the_emulator_only() -> None:
     from smartqq.emulator import OICQServer
 
     assert OICQServer.__module__ == "smartqq.emulator.oicq_server"
-    with pytest.raises(AttributeError, match="smartqq.emulator import OICQServer"):
+    with pytest.raises(AttributeError, match=r"smartqq\.emulator import OICQServer"):
         _ = oicq.OICQServer
