@@ -13,23 +13,26 @@ messages)::
     ├── UnknownEvent                      -- any other poll_type, value kept raw
     └── LifecycleEvent ── LoggedIn, Disconnected, Reconnected, SessionExpired
 
-``parse_poll`` never raises anything but :class:`~smartqq.errors.ProtocolError`,
-and a malformed element of a batch becomes an :class:`UnknownEvent` carrying
-``error`` instead of costing the rest of the batch. Batches arrive newest
-first; events come out oldest first by (time, msg_id).
+A class that declares ``poll_type`` registers itself (``EVENT_TYPES``); the
+parser validates a whole poll body in one pydantic-core pass over that
+registry (:mod:`smartqq.poll_batch`) and message ``content`` is parsed on first
+use. ``parse_poll`` raises only :class:`~smartqq.errors.ProtocolError`; a
+malformed element becomes an :class:`UnknownEvent` carrying ``error`` without
+costing the rest of the batch. Events come out oldest first by (time, msg_id).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError
 
-from .content import Content, Font, Segment
+from .content import Content, Font, Segment, received_wire, validate_received
 from .errors import ProtocolError
+from .poll_batch import BatchReader, PollOutcome, oldest_first, outcome_for
 from .protocol.parsers import decode_json, snippet
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from .models import SendResult
 
 __all__ = [
+    "EVENT_TYPES",
     "AVRefuse",
     "AVRequest",
     "BuddiesStatusChange",
@@ -68,7 +72,6 @@ __all__ = [
     "SystemMessage",
     "Tips",
     "UnknownEvent",
-    "event_class_for",
     "parse_event",
     "parse_poll",
 ]
@@ -86,13 +89,16 @@ class Replier(Protocol):
     ) -> SendResult: ...
 
 
-def _content(value: Any) -> Content:
-    if isinstance(value, Content):
-        return value
-    return Content.parse(value)
+ContentField = Annotated[
+    Content,
+    PlainValidator(validate_received),
+    PlainSerializer(received_wire, return_type=list[Any]),
+]
 
-
-ContentField = Annotated[Content, BeforeValidator(_content)]
+_REGISTRY: dict[str, type[Event]] = {}
+_registry_version = [0]
+EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(_REGISTRY)
+"""poll_type -> event class, filled by :meth:`Event.__init_subclass__`."""
 
 
 class Event(BaseModel):
@@ -100,6 +106,15 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
     poll_type: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register a class that declares its own ``poll_type``; the parser reads
+        the registry, so a subclass defined later is parsed too (last one wins)."""
+        super().__init_subclass__(**kwargs)
+        poll_type = cls.__dict__.get("poll_type")
+        if isinstance(poll_type, str) and poll_type:
+            _REGISTRY[poll_type] = cls
+            _registry_version[0] += 1
 
     # The receiving client lives in ``__pydantic_private__`` without a declared
     # PrivateAttr: declaring one makes pydantic initialise it on every construction,
@@ -377,37 +392,6 @@ class SessionExpired(LifecycleEvent):
     will_relogin: bool = False
 
 
-_EVENT_CLASSES: dict[str, type[Event]] = {
-    cls.poll_type: cls
-    for cls in (
-        BuddyMessage,
-        GroupMessage,
-        DiscuMessage,
-        SessMessage,
-        BuddiesStatusChange,
-        KickMessage,
-        InputNotify,
-        ShakeMessage,
-        SystemMessage,
-        SysGroupMessage,
-        GroupWebMessage,
-        FileMessage,
-        FileServerTransfer,
-        PushOfflineFile,
-        NotifyOfflineFile,
-        AVRequest,
-        AVRefuse,
-        Tips,
-        BuddylistChange,
-        NickChange,
-    )
-}
-
-
-def event_class_for(poll_type: str) -> type[Event] | None:
-    return _EVENT_CLASSES.get(poll_type)
-
-
 def parse_event(element: Any) -> Event:
     """One ``{"poll_type":…,"value":{…}}`` element as a typed event (never raises)."""
     if not isinstance(element, Mapping):
@@ -416,7 +400,7 @@ def parse_event(element: Any) -> Event:
     value = element.get("value")
     if not isinstance(poll_type, str):
         return UnknownEvent(value=dict(element), error="batch element has no poll_type")
-    cls = _EVENT_CLASSES.get(poll_type)
+    cls = _REGISTRY.get(poll_type)
     if cls is None:
         return UnknownEvent(type_name=poll_type, value=value)
     if not isinstance(value, Mapping):
@@ -434,21 +418,6 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-class PollOutcome(StrEnum):
-    EVENTS = "events"
-    IDLE = "idle"
-    NEW_PTWEBQQ = "new_ptwebqq"
-    PROBE = "needs_online_buddies_probe"
-    RELINK = "relink"
-    RELOGIN = "relogin"
-    UNKNOWN = "unknown"
-
-
-_IDLE_CODES = frozenset({102, 1202, 100003, 100012})
-_RELINK_CODES = frozenset({120, 121})
-_RELOGIN_CODES = frozenset({100, 108, 100000, 100001, 100002})
-
-
 @dataclass(frozen=True, slots=True)
 class PollResult:
     retcode: int
@@ -464,14 +433,7 @@ class PollResult:
         )
 
 
-def _int_attr(ev: Event, name: str) -> int:
-    # Untyped events keep unknown fields as received: a "msg_id" may be anything.
-    value = getattr(ev, name, 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _sort_key(ev: Event, idx: int, last_time: int) -> tuple[int, int, int]:
-    return (_int_attr(ev, "time") or last_time, _int_attr(ev, "msg_id"), idx)
+_READER = BatchReader(_REGISTRY, lambda: _registry_version[0])
 
 
 def parse_poll(body: bytes | str | Mapping[str, Any]) -> PollResult:
@@ -480,6 +442,18 @@ def parse_poll(body: bytes | str | Mapping[str, Any]) -> PollResult:
         obj: Any = body
         raw: bytes | str = repr(dict(body))[:200]
     elif isinstance(body, bytes | str):
+        envelope = _READER.read(body)
+        if envelope is not None:  # one pass: typed events straight from the bytes
+            # An element that is not an Event (unknown type, or refused by its
+            # model) is read again on its own, the careful way.
+            events = [
+                v if isinstance(v := el["value"], Event) else parse_event(el)
+                for el in reversed(envelope["result"])
+            ]
+            errmsg = str(envelope.get("errmsg") or envelope.get("retmsg") or "")
+            if not events:
+                return PollResult(0, PollOutcome.IDLE, errmsg=errmsg)
+            return PollResult(0, PollOutcome.EVENTS, oldest_first(events), errmsg=errmsg)
         obj = decode_json(body)
         raw = body
     else:
@@ -504,25 +478,10 @@ def parse_poll(body: bytes | str | Mapping[str, Any]) -> PollResult:
             return PollResult(0, PollOutcome.IDLE, errmsg=errmsg)
         # newest first on the wire: walk oldest-first, then order by (time, msg_id).
         ordered = [parse_event(el) for el in reversed(result)]
-        keyed = []
-        last_time = 0
-        for idx, ev in enumerate(ordered):
-            key = _sort_key(ev, idx, last_time)
-            last_time = key[0]
-            keyed.append((key, ev))
-        keyed.sort(key=lambda kv: kv[0])
-        return PollResult(0, PollOutcome.EVENTS, tuple(ev for _, ev in keyed), errmsg=errmsg)
+        return PollResult(0, PollOutcome.EVENTS, oldest_first(ordered), errmsg=errmsg)
     if retcode == 116:
         p = obj.get("p")
         if not isinstance(p, str):
             raise ProtocolError("poll2 retcode 116 without a string p", snippet(raw))
         return PollResult(116, PollOutcome.NEW_PTWEBQQ, ptwebqq=p, errmsg=errmsg)
-    if retcode in _IDLE_CODES:
-        return PollResult(retcode, PollOutcome.IDLE, errmsg=errmsg)
-    if retcode == 103:
-        return PollResult(retcode, PollOutcome.PROBE, errmsg=errmsg)
-    if retcode in _RELINK_CODES:
-        return PollResult(retcode, PollOutcome.RELINK, errmsg=errmsg)
-    if retcode in _RELOGIN_CODES:
-        return PollResult(retcode, PollOutcome.RELOGIN, errmsg=errmsg)
-    return PollResult(retcode, PollOutcome.UNKNOWN, errmsg=errmsg)
+    return PollResult(retcode, outcome_for(retcode), errmsg=errmsg)
