@@ -106,13 +106,15 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
     poll_type: ClassVar[str] = ""
+    from_poll2: ClassVar[bool] = True
+    """False for event families of other channels (the legacy tqq events)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register a class that declares its own ``poll_type``; the parser reads
         the registry, so a subclass defined later is parsed too (last one wins)."""
         super().__init_subclass__(**kwargs)
         poll_type = cls.__dict__.get("poll_type")
-        if isinstance(poll_type, str) and poll_type:
+        if cls.from_poll2 and isinstance(poll_type, str) and poll_type:
             _REGISTRY[poll_type] = cls
             _registry_version[0] += 1
 
