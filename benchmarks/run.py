@@ -126,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(fn(url, int(n), int(events)))))
         return 0
     started = time.perf_counter()
-    rows = [local.parse_dispatch_rows(args.quick), *asyncio.run(run_wire(args.quick))]
+    rows = [
+        local.parse_dispatch_rows(args.quick),
+        *local.ordering_rows(args.quick),
+        *asyncio.run(run_wire(args.quick)),
+    ]
     print(table(rows))
     if args.markdown:
         print("\n" + markdown(rows))
