@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from smartqq.events import BuddyMessage, parse_poll
+from smartqq.runtime.dispatch import Dispatcher
 
 try:  # the shared runtime package (issue 14 item 5); older trees keep it under client/
     from smartqq.runtime.dispatch import Dispatcher
