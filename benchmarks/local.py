@@ -241,4 +241,3 @@ def _na(figure: str) -> dict[str, Any]:
         "ok": True,
         "unit": "",
     }
-

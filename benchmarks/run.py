@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import inmemory
 import local
 import wire
 
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         *local.ordering_rows(args.quick),
         *asyncio.run(run_wire(args.quick)),
     ]
+    loopback = next((r["value"] for r in rows if r["figure"].startswith("end to end")), None)
+    rows.append(inmemory.inmemory_row(args.quick, loopback))
     print(table(rows))
     if args.markdown:
         print("\n" + markdown(rows))

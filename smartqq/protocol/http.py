@@ -8,6 +8,7 @@ would file ``Domain=qq.com`` cookies under ``127.0.0.1`` and never send them.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -93,16 +94,21 @@ class Cookie:
         return path.startswith(self.path) or self.path == "/"
 
 
-@dataclass
+def _shared(text: str) -> str:
+    # Cookie names, domains and paths repeat across every session of a process
+    # (1,000 clients hold the same dozen names): keep one copy of each.
+    return sys.intern(text) if len(text) <= 64 else text
+
+
+@dataclass(slots=True)
 class CookieJar:
     """Cookies keyed by (name, domain, path), matched against the real request host."""
 
     _cookies: dict[tuple[str, str, str], Cookie] = field(default_factory=dict)
 
     def set(self, name: str, value: str, domain: str, path: str = "/") -> None:
-        self._cookies[(name, domain.lstrip("."), path)] = Cookie(
-            name, value, domain.lstrip("."), path
-        )
+        name, domain, path = _shared(name), _shared(domain.lstrip(".")), _shared(path)
+        self._cookies[(name, domain, path)] = Cookie(name, value, domain, path)
 
     def get(self, name: str, domain: str | None = None) -> str | None:
         """The value of ``name`` (the most specific domain wins when several exist)."""
@@ -147,9 +153,10 @@ class CookieJar:
             except CookieError:
                 continue
             for morsel in jar.values():
-                domain = (morsel["domain"] or host).lstrip(".")
-                path = morsel["path"] or "/"
-                key = (morsel.key, domain, path)
+                name = _shared(morsel.key)
+                domain = _shared((morsel["domain"] or host).lstrip("."))
+                path = _shared(morsel["path"] or "/")
+                key = (name, domain, path)
                 expired = False
                 max_age = morsel["max-age"]
                 if max_age not in ("", None):
@@ -162,7 +169,7 @@ class CookieJar:
                 if expired:
                     self._cookies.pop(key, None)
                 else:
-                    self._cookies[key] = Cookie(morsel.key, morsel.value, domain, path)
+                    self._cookies[key] = Cookie(name, morsel.value, domain, path)
 
     def to_list(self) -> list[dict[str, Any]]:
         return [
