@@ -3,6 +3,7 @@
     python benchmarks/run.py --quick          # under a minute
     python benchmarks/run.py                  # the full run (1,000 clients)
     python benchmarks/run.py --check          # exit 1 when a target is missed
+    python benchmarks/run.py --memory-profile # where memory per client goes (tracemalloc)
 
 Prints a table and writes JSON (``--json``, default ``benchmarks/results.json``).
 The ratio is the headline: these machines are shared and noisy, absolute
@@ -117,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results.json"))
     parser.add_argument("--markdown", action="store_true", help="also print the README table")
     parser.add_argument(
+        "--memory-profile",
+        action="store_true",
+        help="only profile memory per client by module (memory_profile.py; 100 clients "
+        "with --quick, else 1,000)",
+    )
+    parser.add_argument(
         "--child", nargs=4, metavar=("KIND", "URL", "N", "EVENTS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -126,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         fn = wire.child_clients if kind == "clients" else wire.child_bare
         print(json.dumps(asyncio.run(fn(url, int(n), int(events)))))
         return 0
+    if args.memory_profile:
+        import memory_profile
+
+        return memory_profile.main(["-n", "100" if args.quick else "1000"])
     started = time.perf_counter()
     rows = [
         local.parse_dispatch_rows(args.quick),
