@@ -290,8 +290,12 @@ def validate_received(value: Any) -> Content:
     on first use; JSON text is decoded now so that a malformed one is reported
     while the event is built.
     """
-    if value.__class__ is list:
-        return Content._lazy(value)
+    if value.__class__ is list:  # Content._lazy, inlined: this runs once per message
+        content = _new_content(Content)
+        content._wire = value
+        content._segments = None
+        content._text = None
+        return content
     if isinstance(value, Content):
         return value
     try:

@@ -68,21 +68,23 @@ class _BatchSchema:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        def element(value: core_schema.CoreSchema) -> core_schema.CoreSchema:
-            return core_schema.typed_dict_schema(
-                {
-                    "poll_type": core_schema.typed_dict_field(core_schema.str_schema()),
-                    "value": core_schema.typed_dict_field(value),
-                }
-            )
+        def typed(cls: type[BaseModel]) -> core_schema.CoreSchema:
+            # The class already says which poll_type it is: only the value is kept.
+            value = core_schema.typed_dict_field(handler.generate_schema(cls))
+            return core_schema.typed_dict_schema({"value": value})
 
         tagged = core_schema.tagged_union_schema(
-            {name: element(handler.generate_schema(cls)) for name, cls in self.classes.items()},
+            {name: typed(cls) for name, cls in self.classes.items()},
             discriminator="poll_type",
         )
         # Tried second: an unknown poll_type, or a known one whose value the model
         # refused (the caller re-reads just that element for the error message).
-        untyped = element(core_schema.any_schema())
+        untyped = core_schema.typed_dict_schema(
+            {
+                "poll_type": core_schema.typed_dict_field(core_schema.str_schema()),
+                "value": core_schema.typed_dict_field(core_schema.any_schema()),
+            }
+        )
         return core_schema.typed_dict_schema(
             {
                 "retcode": core_schema.typed_dict_field(core_schema.int_schema(strict=True)),
