@@ -154,11 +154,10 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
         bot: Client | None = None
         for _ in range(n_rounds):
             base_rate = max(base_rate, await bare_round())
-            rate, round_bot = await our_round()
-            our_rate = max(our_rate, rate)
-            if bot is not None:
+            if bot is not None:  # before the next login, which would kick it
                 await bot.close()
-            bot = round_bot
+            rate, bot = await our_round()
+            our_rate = max(our_rate, rate)
         assert bot is not None
         rows.append(
             _row(
