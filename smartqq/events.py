@@ -110,11 +110,18 @@ class Event(BaseModel):
     """False for event families of other channels (the legacy tqq events)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Register a class that declares its own ``poll_type``; the parser reads
-        the registry, so a subclass defined later is parsed too (last one wins)."""
+        """Register a class that declares its own ``poll_type``. The parser reads the
+        registry, so a class defined later is parsed from the next poll on; a
+        subclass of the registered class may take its poll_type over (a refinement),
+        an unrelated class may not."""
         super().__init_subclass__(**kwargs)
         poll_type = cls.__dict__.get("poll_type")
         if cls.from_poll2 and isinstance(poll_type, str) and poll_type:
+            taken = _REGISTRY.get(poll_type)
+            if taken is not None and not issubclass(cls, taken):
+                from .errors import UsageError
+
+                raise UsageError(f"poll_type {poll_type!r} is already {taken.__qualname__}'s")
             _REGISTRY[poll_type] = cls
             _registry_version[0] += 1
 

@@ -15,16 +15,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartqq.content import Content, Face, Font, Text
-from smartqq.errors import ProtocolError
+from smartqq.errors import ProtocolError, UsageError
 from smartqq.events import (
+    _REGISTRY,
     EVENT_TYPES,
     BuddyMessage,
     Event,
     GroupMessage,
+    InputNotify,
     KickMessage,
     MessageEvent,
     PollOutcome,
     UnknownEvent,
+    _registry_version,
     parse_event,
     parse_poll,
 )
@@ -305,3 +308,24 @@ def test_oldest_first_matches_a_plain_sort(spec: list[tuple[int, int, bool]]) ->
         for t, m, typed in spec
     ]
     assert list(oldest_first(events)) == _reference_order(events)
+
+
+def test_a_poll_type_is_refined_by_a_subclass_never_taken_by_another_class() -> None:
+    with pytest.raises(UsageError):
+
+        class Impostor(Event):
+            poll_type: ClassVar[str] = "input_notify"
+
+    assert EVENT_TYPES["input_notify"] is InputNotify
+
+    class Typing(InputNotify):
+        poll_type: ClassVar[str] = "input_notify"
+
+    try:
+        body = b'{"retcode":0,"result":[{"poll_type":"input_notify","value":{"from_uin":5}}]}'
+        (event,) = parse_poll(body).events
+        assert type(event) is Typing
+        assert isinstance(event, InputNotify)
+    finally:
+        _REGISTRY["input_notify"] = InputNotify
+        _registry_version[0] += 1
