@@ -157,7 +157,7 @@ const SQ = (() => {
 
   function clock(t) {
     const d = new Date(t * 1000);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   }
 
   return { api, ApiError, el, session, setSession, withToken, renderContent, toContent,

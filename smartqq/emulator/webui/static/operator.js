@@ -46,7 +46,7 @@
     const s = st.stats;
     const rows = [
       ["SmartQQ sessions", s.sessions], ["polls", s.polls], ["held polls now", s.waiters],
-      ["messages injected", s.injected], ["deliveries recorded", s.delivered],
+      ["messages injected", s.injected], ["tokens delivered", s.delivered],
       ["client sends", s.replies], ["page messages", s.page_messages],
       ["open chat pages", s.page_watchers], ["QR logins waiting", st.qr_pending],
       ["hosts", Object.entries(s.hosts || {}).map(([h, n]) => `${h || "?"}: ${n}`).join(", ") || "—"],
