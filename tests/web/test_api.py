@@ -253,3 +253,29 @@ def test_off_loopback_without_a_token_there_is_no_page() -> None:
     with_token = Emulator(host="192.0.2.1", control_token="t")
     paths = {r.resource.canonical for r in with_token.app.router.routes() if r.resource}
     assert {"/", "/phone", "/operator", "/_web/api/send"} <= paths
+
+
+async def test_scripted_and_injected_messages_reach_the_page_once(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    alice = await sign_in(http, emu, ALICE, "alice-pw")
+    async with http.ws_connect(emu.url + f"/_web/api/ws?session={alice}") as ws:
+        assert (await ws.receive_json(timeout=5))["history"] == []
+        emu.user(BOB).send_group("Python Fans", ["from a script ", ["face", 76]])
+        pushed = (await ws.receive_json(timeout=5))["message"]
+        assert (pushed["from"], pushed["to"], pushed["via"]) == (BOB, 200001, "script")
+        assert pushed["content"] == ["from a script ", ["face", 76]]
+        inject = {"kind": "buddy", "from": BOB, "to": ALICE, "text": "via /_emu/inject"}
+        async with http.post(emu.url + "/_emu/inject", json=inject) as resp:
+            assert resp.status == 200
+        pushed = (await ws.receive_json(timeout=5))["message"]
+        assert (pushed["kind"], pushed["from"], pushed["content"]) == (
+            "buddy",
+            BOB,
+            ["via /_emu/inject"],
+        )
+        page = {"kind": "buddy", "to": BOB, "text": "answer from the page"}
+        assert (await call(http, emu, "/_web/api/send", page, **{"X-Web-Session": alice}))[0] == 200
+        pushed = (await ws.receive_json(timeout=5))["message"]
+        assert pushed["via"] == "page"
+    assert [m["via"] for m in hub_for(emu).history] == ["script", "script", "page"]

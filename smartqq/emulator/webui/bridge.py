@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "request_account",
     "session_status",
     "set_captcha",
+    "watch_injected",
 ]
 
 
@@ -173,4 +175,53 @@ async def request_account(emu: Emulator, request: web.Request) -> int | None:
         value = fields.get(name, "")
         if value.isdigit() and len(value) < 12:
             return int(value)
+    return None
+
+
+Injected = Callable[[str, int, int, list[Any], int], None]
+
+
+def watch_injected(emu: Emulator, callback: Injected) -> None:
+    """Call ``callback(kind, sender, to, content, delivered_to)`` for every message a world
+    account sends through ``emu.user(qq)``, ``emu.inject`` or ``/_emu/inject``.
+
+    The service has no listener list for these (only ``on_sent`` for the clients'
+    side), so its ``inject`` is wrapped on this one instance, once.
+    """
+    svc = emu.service
+    original = svc.inject
+    if getattr(original, "_webui_watched", False):
+        return
+
+    def inject(
+        kind: str,
+        sender: int | None,
+        to: int | None,
+        text: str,
+        token: str | None,
+        content: list[Any] | None = None,
+    ) -> int:
+        count = original(kind, sender, to, text, token, content)
+        qq = svc.injected[-1]["from"] if svc.injected else sender
+        if not isinstance(qq, int):
+            return count
+        target = to if to is not None else _default_target(emu, kind, qq)
+        if target is not None:
+            callback(kind, qq, target, content if content is not None else [text], count)
+        return count
+
+    inject._webui_watched = True  # type: ignore[attr-defined]
+    setattr(svc, "inject", inject)  # noqa: B010  (an instance attribute over the method)
+
+
+def _default_target(emu: Emulator, kind: str, qq: int) -> int | None:
+    """Where ``inject`` sent a message that named no target (its own defaults)."""
+    world = emu.world
+    if kind == "group":
+        return next((g.code for g in world.groups_of(qq)), None)
+    if kind == "discu":
+        return next((d.id for d in world.discussions_of(qq)), None)
+    if kind == "buddy":
+        friends = world.accounts[qq].friends if qq in world.accounts else {}
+        return next((f for f in friends if emu.service.live(f) is not None), None)
     return None

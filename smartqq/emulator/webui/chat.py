@@ -200,27 +200,23 @@ async def send(request: web.Request) -> web.Response:
     kind = data.get("kind")
     to = _int(data.get("to"), "to")
     content = parse_content(data)
-    world, user = hub.emu.world, hub.emu.user(qq)
+    world = hub.emu.world
+    if kind == "buddy":
+        if to not in world.account(qq).friends:
+            raise ApiError(404, f"{to} is not a friend of {qq}")
+    elif kind == "group":
+        if to not in world.groups or qq not in world.groups[to].members:
+            raise ApiError(404, f"{qq} is not in group {to}")
+    elif kind == "discu":
+        if to not in world.discussions or qq not in world.discussions[to].members:
+            raise ApiError(404, f"{qq} is not in discussion {to}")
+    else:
+        raise ApiError(400, "kind must be buddy, group or discu")
     try:
-        if kind == "buddy":
-            if to not in world.account(qq).friends:
-                raise ApiError(404, f"{to} is not a friend of {qq}")
-            count = user.send_buddy(to, list(content))
-        elif kind == "group":
-            if to not in world.groups or qq not in world.groups[to].members:
-                raise ApiError(404, f"{qq} is not in group {to}")
-            count = user.send_group(to, list(content))
-        elif kind == "discu":
-            if to not in world.discussions or qq not in world.discussions[to].members:
-                raise ApiError(404, f"{qq} is not in discussion {to}")
-            count = user.send_discu(to, list(content))
-        else:
-            raise ApiError(400, "kind must be buddy, group or discu")
+        msg = hub.send_as(kind, qq, to, content)
     except (WorldError, ValueError) as exc:
         raise ApiError(400, str(exc)) from None
-    msg = hub.add_message(str(kind), qq, to, content, "page", delivered_to=count)
-    hub.log({"type": "page", "qq": qq, "kind": kind, "to": to, "delivered": count})
-    return ok({"message": msg, "delivered_to": count})
+    return ok({"message": msg, "delivered_to": msg["delivered_to"]})
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from . import bridge
+
 if TYPE_CHECKING:
     from smartqq.emulator.server import Emulator
 
@@ -97,6 +99,8 @@ class Hub:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.sockets: set[web.WebSocketResponse] = set()
         self.unwatch: Callable[[], None] = emulator.on_sent(self._client_sent)
+        self._page_sending = False
+        bridge.watch_injected(emulator, self._world_sent)
 
     # -- page sessions -----------------------------------------------------------------
 
@@ -114,6 +118,37 @@ class Hub:
         return any(s.qq == qq for s in self.chat_subs)
 
     # -- messages ----------------------------------------------------------------------
+
+    def _world_sent(
+        self, kind: str, sender: int, to: int, content: list[Any], delivered_to: int
+    ) -> None:
+        """A scripted or injected message from a world account (the page's own are
+        recorded by :meth:`send_as`, with the answer the page needs)."""
+        if self._page_sending:
+            return
+        self.add_message(kind, sender, to, normalize_content(content), "script", delivered_to)
+        self.log(
+            {"type": "script", "qq": sender, "kind": kind, "to": to, "delivered": delivered_to}
+        )
+
+    def send_as(
+        self, kind: str, sender: int, to: int, content: list[str | list[Any]]
+    ) -> dict[str, Any]:
+        """Send as a world account from the page; the message as the page shows it."""
+        user = self.emu.user(sender)
+        self._page_sending = True
+        try:
+            if kind == "buddy":
+                count = user.send_buddy(to, list(content))
+            elif kind == "group":
+                count = user.send_group(to, list(content))
+            else:
+                count = user.send_discu(to, list(content))
+        finally:
+            self._page_sending = False
+        msg = self.add_message(kind, sender, to, content, "page", delivered_to=count)
+        self.log({"type": "page", "qq": sender, "kind": kind, "to": to, "delivered": count})
+        return msg
 
     def _client_sent(self, record: dict[str, Any]) -> None:
         kind = str(record.get("kind", ""))

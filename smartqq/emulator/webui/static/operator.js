@@ -35,7 +35,9 @@
   async function refresh() {
     let st;
     try { st = await api("/_web/api/operator/state"); } catch (e) { return; }
+    const firstTime = accounts.size === 0;
     accounts = new Map(st.accounts.map((a) => [a.qq, a.nick]));
+    if (firstTime) renderJournal();
     const filter = $("journal-filter");
     if (filter.options.length !== st.accounts.length + 1) {
       const chosen = filter.value;
@@ -81,6 +83,7 @@
     if (e.type === "http") return [e.method + " " + e.endpoint, e.events ? "delivered " + e.events.join(", ") : (e.note || (e.host ? "host " + e.host : ""))];
     if (e.type === "sent") return ["client sent " + e.kind, `to ${e.kind === "buddy" || e.kind === "sess" ? who(e.to) : e.to}: ${e.text}`];
     if (e.type === "page") return ["web page", e.text || `${e.kind} to ${e.to}, delivered to ${e.delivered} session(s)`];
+    if (e.type === "script") return ["world user sent " + e.kind, `to ${e.to}, delivered to ${e.delivered} session(s)`];
     return [e.type, e.text || ""];
   }
 
