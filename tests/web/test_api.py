@@ -279,3 +279,24 @@ async def test_scripted_and_injected_messages_reach_the_page_once(
         pushed = (await ws.receive_json(timeout=5))["message"]
         assert pushed["via"] == "page"
     assert [m["via"] for m in hub_for(emu).history] == ["script", "script", "page"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            '{"retcode":0,"result":[{"poll_type":"message","value":{"content":["\\"poll_type\\":\\"x\\""]}}]}',
+            {"retcode": 0, "events": ["message"]},
+        ),
+        ('{"errmsg":"error","retcode":103}', {"retcode": 103}),
+        ('{"errCode":0,"msg":"send ok"}', {"retcode": 0}),
+        ("ptuiCB('66','0','','0','wait', '');", {"retcode": 66}),
+        ("<html>502</html>", {}),
+    ],
+)
+def test_the_journal_reads_retcodes_and_events(body: str, expected: dict[str, Any]) -> None:
+    from aiohttp import web
+
+    from smartqq.emulator.webui.http import _outcome
+
+    assert _outcome(web.Response(text=body)) == {"status": 200, **expected}
