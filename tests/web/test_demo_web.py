@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 
 import aiohttp
 import pytest
@@ -52,3 +53,26 @@ async def test_demo_web_prints_the_page_url_and_the_bot_answers_the_page(
         demo.cancel()
         with pytest.raises(asyncio.CancelledError):
             await demo
+
+
+async def test_the_emulator_command_prints_the_page_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    task = asyncio.ensure_future(amain(["emulator", "--port", str(port)]))
+    try:
+        out = ""
+        for _ in range(200):
+            out += capsys.readouterr().out
+            if "Accounts:" in out or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert f"Web page: http://127.0.0.1:{port}/ " in out
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as resp:
+            assert resp.status == 200
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
