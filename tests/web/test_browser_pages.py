@@ -51,6 +51,24 @@ async def test_the_phone_confirms_a_pending_qr_login_and_the_client_logs_in(
         await client.close()
 
 
+async def test_a_tab_signed_in_as_alice_confirms_as_alice(emu: Emulator, browser: Browser) -> None:
+    client = bot_client(emu, on_qrcode=lambda qr: None)
+    start = asyncio.ensure_future(client.start())
+    try:
+        page = await new_page(browser)
+        await sign_in(page, emu.url, ALICE, "alice-pw")
+        await page.goto(emu.url + "/phone")
+        pending = page.get_by_test_id("qr-pending")
+        await expect(pending).to_have_count(1)
+        await expect(pending.get_by_test_id("login-qq")).to_have_value(str(ALICE))
+        await pending.get_by_test_id("login-password").press("Enter")  # empty: as this tab
+        await asyncio.wait_for(start, 10)
+        assert client.state is not None
+        assert client.state.qq == ALICE
+    finally:
+        await client.close()
+
+
 async def test_a_fault_rule_from_the_operator_view_makes_the_client_reconnect(
     emu: Emulator, bot: Client, browser: Browser
 ) -> None:

@@ -59,13 +59,6 @@ def _checked_account(hub: Hub, data: dict[str, Any]) -> int:
     return qq
 
 
-async def phone_check(request: web.Request) -> web.Response:
-    """Check an account's password on the phone before confirming codes with it."""
-    hub = _hub(request)
-    qq = _checked_account(hub, await read_json(request))
-    return ok({"qq": qq, "nick": hub.emu.world.accounts[qq].nick})
-
-
 async def qr_confirm(request: web.Request) -> web.Response:
     hub = _hub(request)
     data = await read_json(request)
@@ -198,7 +191,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/_web/api/qr", qr_list),
         web.get("/_web/api/qr/{id:[0-9a-f]{16}}.png", qr_png),
         web.post("/_web/api/qr/{id}/confirm", qr_confirm),
-        web.post("/_web/api/phone/check", phone_check),
         web.get("/_web/api/operator/state", state),
         web.post("/_web/api/operator/fault", fault),
         web.post("/_web/api/operator/restart", restart),

@@ -4,28 +4,29 @@
 (() => {
   const { api, el, session, withToken } = SQ;
   const $ = (id) => document.getElementById(id);
-  const items = new Map(); // qr id -> li (updated in place so buttons stay put)
+  const items = new Map(); // qr id -> li (updated in place: typed fields and buttons stay put)
 
   function say(error, notice) {
     $("phone-error").textContent = error || "";
     $("phone-notice").textContent = notice || "";
   }
 
-  function credentials() {
-    const qq = $("login-qq").value.trim();
-    const password = $("login-password").value;
-    if (qq || password) {
-      if (!/^\d{1,12}$/.test(qq)) throw new Error("Enter the QQ number (digits only) of the account that confirms.");
-      return { qq, password };
-    }
-    if (session()) return {}; // the account this tab is signed in as on the chat page
-    throw new Error("Enter the QQ number and password of the account that confirms the login.");
+  // Who confirms: the QQ number and password typed next to the code, or (both left
+  // empty, or only the number of) the account this tab is signed in as on the chat page.
+  function credentials(form) {
+    const qq = form.querySelector("[data-testid=login-qq]").value.trim();
+    const password = form.querySelector("[data-testid=login-password]").value;
+    const s = session();
+    if (!password && s && (!qq || qq === String(s.qq))) return {};
+    if (!/^\d{1,12}$/.test(qq)) throw new Error("Enter the QQ number (digits only) of the account that confirms the login.");
+    if (!password) throw new Error("Enter the account's password.");
+    return { qq, password };
   }
 
-  async function confirm(id) {
+  async function confirm(id, form) {
     say("", "");
     let body;
-    try { body = credentials(); } catch (e) { say(e.message); return; }
+    try { body = credentials(form); } catch (e) { say(e.message); return; }
     try {
       const res = await api(`/_web/api/qr/${id}/confirm`, { body });
       say("", `Confirmed: the waiting client logs in as ${res.qq}.`);
@@ -37,22 +38,22 @@
     }
   }
 
-  $("phone-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    say("", "");
-    let body;
-    try { body = credentials(); } catch (e) { say(e.message); return; }
-    if (!body.qq) { say("", "Using the account signed in on the chat page."); return; }
-    // Checks the password (as the QQ app did when signing in); the account is then used to confirm.
-    try {
-      const res = await api("/_web/api/phone/check", { body, session: false });
-      say("", `${res.nick} (${res.qq}) is ready: confirm a QR login below.`);
-    } catch (e) {
-      say(e.message);
-    }
-  });
-
   function age(p) { return `shown ${Math.round(p.age)} s ago · expires in ${Math.max(0, Math.round(p.expires_in))} s`; }
+
+  function item(p) {
+    const s = session();
+    const form = el("form", { class: "confirm", novalidate: true },
+      el("label", {}, "QQ number",
+        el("input", { "data-testid": "login-qq", inputmode: "numeric", autocomplete: "username",
+          value: s ? s.qq : null })),
+      el("label", {}, "Password",
+        el("input", { "data-testid": "login-password", type: "password", autocomplete: "current-password" })),
+      el("button", { type: "submit", "data-testid": "qr-confirm" }, "Confirm login"));
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); confirm(p.id, form); });
+    return el("li", { "data-testid": "qr-pending", "data-id": p.id },
+      el("img", { src: withToken(p.image), alt: "QR code " + p.id }),
+      el("div", { class: "info" }, el("div", { class: "age muted" }), form));
+  }
 
   async function poll() {
     let res;
@@ -62,12 +63,7 @@
       seen.add(p.id);
       let li = items.get(p.id);
       if (!li) {
-        li = el("li", { "data-testid": "qr-pending", "data-id": p.id },
-          el("img", { src: withToken(p.image), alt: "QR code " + p.id }),
-          el("div", { class: "info" },
-            el("div", { class: "age muted" }),
-            el("button", { type: "button", "data-testid": "qr-confirm", onclick: () => confirm(p.id) },
-              "Confirm login")));
+        li = item(p);
         items.set(p.id, li);
         $("qr-list").prepend(li);
       }
@@ -82,7 +78,7 @@
   if (s) {
     $("whoami").textContent = `${s.nick} (${s.qq})`;
     $("as-session").hidden = false;
-    $("as-session").textContent = `With the fields empty, codes are confirmed as ${s.nick} (${s.qq}), signed in in this tab.`;
+    $("as-session").textContent = `Signed in as ${s.nick} (${s.qq}) in this tab: leave the password empty to confirm as ${s.nick}.`;
   }
   poll();
   setInterval(poll, 1000);
