@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode, web
 
 from . import chat, ops, pages
-from .http import enabled, middleware
+from .http import HUB, enabled, middleware
 from .hub import Hub, hub_for
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def setup(app: web.Application, emulator: Emulator) -> None:
     if not enabled(emulator):
         return
     hub = hub_for(emulator)
-    app[chat.HUB] = hub
+    app[HUB] = hub
     app.middlewares.insert(0, middleware(emulator, hub))
     app.add_routes(pages.routes() + chat.routes() + ops.routes())
 

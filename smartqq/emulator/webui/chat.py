@@ -22,38 +22,13 @@ from smartqq.emulator.images import CAPTCHA_ALPHABET, captcha_png
 from smartqq.emulator.world import WorldError
 
 from . import bridge
-from .http import ApiError, check_access, ok, read_json
+from .http import ApiError, account_of, hub_of, int_field, ok, read_json
 from .hub import Hub
 
-__all__ = ["HUB", "MAX_TEXT", "parse_content", "routes", "websocket"]
+__all__ = ["MAX_TEXT", "parse_content", "routes", "websocket"]
 
-HUB = web.AppKey("webui_hub", Hub)
 MAX_TEXT = 2_000
 """Characters in one message (text plus one per face); longer gets a clear 413."""
-
-
-def _hub(request: web.Request) -> Hub:
-    hub = request.app[HUB]
-    check_access(hub.emu, request)
-    return hub
-
-
-def _account(hub: Hub, request: web.Request) -> int:
-    token = request.headers.get("X-Web-Session") or request.query.get("session")
-    qq = hub.page_account(token)
-    if qq is None:
-        raise ApiError(401, "sign in first (the page session is unknown or ended)")
-    return qq
-
-
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise ApiError(400, f"{what} must be a number")
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
-        return int(value)
-    if isinstance(value, int) and 0 <= value < 10**12:
-        return value
-    raise ApiError(400, f"{what} must be a number")
 
 
 def _utf8(text: str) -> str:
@@ -99,9 +74,9 @@ def parse_content(data: dict[str, Any]) -> list[str | list[Any]]:
 
 
 async def login(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await read_json(request)
-    qq = _int(data.get("qq"), "the QQ number")
+    qq = int_field(data.get("qq"), "the QQ number")
     password = data.get("password")
     if not isinstance(password, str):
         raise ApiError(400, "password must be text")
@@ -125,8 +100,8 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def captcha(request: web.Request) -> web.Response:
-    hub = _hub(request)
-    qq = _int(request.query.get("qq"), "qq")
+    hub = hub_of(request)
+    qq = int_field(request.query.get("qq"), "qq")
     if qq not in hub.emu.world.accounts:
         raise ApiError(404, "no such account")
     code = "".join(random.choice(CAPTCHA_ALPHABET) for _ in range(4))
@@ -152,8 +127,8 @@ def _member(hub: Hub, qq: int, card: str = "") -> dict[str, Any]:
 
 
 async def me(request: web.Request) -> web.Response:
-    hub = _hub(request)
-    qq = _account(hub, request)
+    hub = hub_of(request)
+    qq = account_of(hub, request)
     world = hub.emu.world
     acc = world.account(qq)
     friends = [
@@ -194,11 +169,11 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def send(request: web.Request) -> web.Response:
-    hub = _hub(request)
-    qq = _account(hub, request)
+    hub = hub_of(request)
+    qq = account_of(hub, request)
     data = await read_json(request)
     kind = data.get("kind")
-    to = _int(data.get("to"), "to")
+    to = int_field(data.get("to"), "to")
     content = parse_content(data)
     world = hub.emu.world
     if kind == "buddy":
@@ -220,7 +195,7 @@ async def send(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     token = request.headers.get("X-Web-Session", "")
     hub.page_sessions.pop(token, None)
     return ok()
@@ -264,8 +239,8 @@ async def websocket(
 
 
 async def chat_ws(request: web.Request) -> web.StreamResponse:
-    hub = _hub(request)
-    qq = _account(hub, request)
+    hub = hub_of(request)
+    qq = account_of(hub, request)
     return await websocket(
         request, hub, qq, lambda: {"type": "hello", "qq": qq, "history": hub.history_of(qq)}
     )

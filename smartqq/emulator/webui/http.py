@@ -32,10 +32,14 @@ if TYPE_CHECKING:
     from smartqq.emulator.server import Emulator
 
 __all__ = [
+    "HUB",
     "MAX_BODY",
     "ApiError",
+    "account_of",
     "check_access",
     "enabled",
+    "hub_of",
+    "int_field",
     "is_page_path",
     "middleware",
     "ok",
@@ -49,6 +53,9 @@ _PTUI = re.compile(rb"^\s*ptui(?:CB|_checkVC)\('(\d+)'")
 _RETCODE = re.compile(rb'"(?:retcode|errCode)":\s*(-?\d+)')
 _POLL_TYPE = re.compile(rb'"poll_type":"([a-z_]+)"')
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+HUB = web.AppKey("webui_hub", Hub)
 
 
 class ApiError(Exception):
@@ -106,6 +113,33 @@ def check_access(emu: Emulator, request: web.Request) -> None:
     # cross-site POSTs and WebSockets; same-site GETs may omit it).
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise ApiError(403, "cross-origin requests are refused")
+
+
+def hub_of(request: web.Request) -> Hub:
+    """The hub of the app serving ``request``, once the access rule lets it through."""
+    hub = request.app[HUB]
+    check_access(hub.emu, request)
+    return hub
+
+
+def account_of(hub: Hub, request: web.Request) -> int:
+    """The world account this page session (header or ``?session=``) is signed in as."""
+    token = request.headers.get("X-Web-Session") or request.query.get("session")
+    qq = hub.page_account(token)
+    if qq is None:
+        raise ApiError(401, "sign in first (the page session is unknown or ended)")
+    return qq
+
+
+def int_field(value: Any, what: str) -> int:
+    """A QQ / group / discussion number from JSON (a number or digits), or a 400."""
+    if isinstance(value, bool):
+        raise ApiError(400, f"{what} must be a number")
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        return int(value)
+    if isinstance(value, int) and 0 <= value < 10**12:
+        return value
+    raise ApiError(400, f"{what} must be a number")
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:

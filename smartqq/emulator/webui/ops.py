@@ -17,8 +17,8 @@ from aiohttp import web
 from smartqq.emulator.faults import Fault
 
 from . import bridge
-from .chat import HUB, _account, _hub, _int, websocket
-from .http import ApiError, check_access, ok, read_json
+from .chat import websocket
+from .http import HUB, ApiError, account_of, check_access, hub_of, int_field, ok, read_json
 from .hub import Hub
 
 __all__ = ["routes"]
@@ -29,7 +29,7 @@ def _accounts(hub: Hub) -> list[dict[str, Any]]:
 
 
 async def qr_list(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     pending = [
         {
             "id": p.id,
@@ -44,7 +44,7 @@ async def qr_list(request: web.Request) -> web.Response:
 
 
 async def qr_png(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     png = bridge.qr_image(hub.emu, request.match_info["id"])
     if png is None:
         raise ApiError(404, "no such pending QR code (confirmed or expired)")
@@ -52,7 +52,7 @@ async def qr_png(request: web.Request) -> web.Response:
 
 
 def _checked_account(hub: Hub, data: dict[str, Any]) -> int:
-    qq = _int(data.get("qq"), "the QQ number")
+    qq = int_field(data.get("qq"), "the QQ number")
     account = hub.emu.world.accounts.get(qq)
     if account is None or data.get("password") != account.password:
         raise ApiError(401, "wrong QQ number or password")
@@ -60,10 +60,10 @@ def _checked_account(hub: Hub, data: dict[str, Any]) -> int:
 
 
 async def qr_confirm(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await read_json(request)
     if data.get("qq") in (None, "") and request.headers.get("X-Web-Session"):
-        qq = _account(hub, request)  # the account this tab is signed in as
+        qq = account_of(hub, request)  # the account this tab is signed in as
     else:
         qq = _checked_account(hub, data)
     qid = request.match_info["id"]
@@ -90,7 +90,7 @@ def _summary(hub: Hub) -> dict[str, Any]:
 
 
 async def state(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     world = hub.emu.world
     sessions = bridge.live_sessions(hub.emu)
     for s in sessions:
@@ -123,7 +123,7 @@ async def state(request: web.Request) -> web.Response:
 
 
 async def fault(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await read_json(request)
     if data.get("clear"):
         hub.emu.faults.clear()
@@ -143,7 +143,7 @@ async def fault(request: web.Request) -> web.Response:
 
 
 async def restart(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await read_json(request)
     keep = data.get("keep_logins", True)
     if not isinstance(keep, bool):
@@ -155,13 +155,13 @@ async def restart(request: web.Request) -> web.Response:
 
 
 async def expire(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await read_json(request)
     if data.get("qq") in (None, ""):
         hub.emu.expire_sessions()
         hub.log({"type": "operator", "text": "expired every session"})
         return ok({"expired": "all"})
-    qq = _int(data.get("qq"), "qq")
+    qq = int_field(data.get("qq"), "qq")
     if not bridge.expire_session(hub.emu, qq):
         raise ApiError(404, f"{qq} has no live session")
     hub.log({"type": "operator", "qq": qq, "text": "expired the session"})
@@ -169,9 +169,9 @@ async def expire(request: web.Request) -> web.Response:
 
 
 async def kick(request: web.Request) -> web.Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await read_json(request)
-    qq = _int(data.get("qq"), "qq")
+    qq = int_field(data.get("qq"), "qq")
     if not hub.emu.kick(qq):
         raise ApiError(404, f"{qq} has no live session")
     hub.log({"type": "operator", "qq": qq, "text": "kicked"})
