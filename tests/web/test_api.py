@@ -300,3 +300,28 @@ def test_the_journal_reads_retcodes_and_events(body: str, expected: dict[str, An
     from smartqq.emulator.webui.http import _outcome
 
     assert _outcome(web.Response(text=body)) == {"status": 200, **expected}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_web/api/captcha?qq=%ff",
+        "/_web/api/captcha?qq=99999999999999999999",
+        "/_web/api/ws?session=%ff",
+        "/_web/static/%ff",
+        "/_web/static/%2e%2e%2fhttp.py",
+        "/_web/api/qr/%ff.png",
+        "/_web/api/qr/zz/confirm",
+        "/_web/api/me?session=%ff%fe",
+        "/_web/api/operator/kick",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT"])
+async def test_hostile_requests_get_a_4xx_json_answer(
+    emu: Emulator, http: aiohttp.ClientSession, path: str, method: str
+) -> None:
+    async with http.request(
+        method, emu.url + path, data=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    ) as resp:
+        assert 400 <= resp.status < 500
+        assert (await resp.json())["ok"] is False
