@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator
 
 from .errors import ProtocolError, UsageError
 from .segments import (
@@ -41,6 +43,7 @@ __all__ = [
     "Face",
     "Font",
     "OfflinePic",
+    "ReceivedContent",
     "Segment",
     "Text",
     "UnknownSegment",
@@ -323,3 +326,12 @@ def received_wire(content: Content) -> list[Any]:
         else:
             out.append(seg.raw)
     return out
+
+
+ReceivedContent = Annotated[
+    Content,
+    PlainValidator(validate_received),
+    PlainSerializer(received_wire, return_type=list[Any]),
+]
+"""The type of a received event's ``content`` field: accepts a wire array (kept, parsed
+on first use), its JSON text or a :class:`Content`; dumps as the received wire array."""

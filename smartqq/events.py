@@ -26,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .content import Content, Font, Segment, received_wire, validate_received
+from .content import Content, Font, ReceivedContent, Segment
 from .errors import ProtocolError
 from .poll_batch import BatchReader, PollOutcome, oldest_first, outcome_for
 from .protocol.parsers import decode_json, snippet
@@ -78,7 +78,10 @@ __all__ = [
 
 
 class Replier(Protocol):
-    """What an event needs from the client to answer in its chat."""
+    """What an event needs from whoever received it: answer in its chat, name its sender.
+
+    :class:`~smartqq.Client` implements it (so do the cluster worker and test harnesses).
+    """
 
     async def reply_to(
         self,
@@ -88,12 +91,8 @@ class Replier(Protocol):
         font: Font | None = None,
     ) -> SendResult: ...
 
+    async def display_name_for(self, event: MessageEvent) -> str: ...
 
-ContentField = Annotated[
-    Content,
-    PlainValidator(validate_received),
-    PlainSerializer(received_wire, return_type=list[Any]),
-]
 
 _REGISTRY: dict[str, type[Event]] = {}
 _registry_version = [0]
@@ -128,18 +127,18 @@ class Event(BaseModel):
     # The receiving client lives in ``__pydantic_private__`` without a declared
     # PrivateAttr: declaring one makes pydantic initialise it on every construction,
     # which doubled the cost of building an event (benchmarks/, parse + dispatch row).
-    def bind(self, client: Any) -> None:
-        """Attach the client that received this event (done by the dispatcher)."""
-        object.__setattr__(self, "__pydantic_private__", {"client": client})
+    def bind(self, replier: Replier) -> None:
+        """Attach the :class:`Replier` that received this event (done by the dispatcher)."""
+        object.__setattr__(self, "__pydantic_private__", {"client": replier})
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Replier | None:
         """The client that received this event (``None`` until dispatched)."""
         private = self.__pydantic_private__
         return None if private is None else private.get("client")
 
     @property
-    def _client(self) -> Any:
+    def _client(self) -> Replier | None:
         return self.client
 
     @property
@@ -155,7 +154,7 @@ class MessageEvent(Event):
     to_uin: int = 0
     msg_type: int = 0
     time: int = 0
-    content: ContentField = Content()
+    content: ReceivedContent = Content()
     msg_id2: int | None = None
     reply_ip: int | None = None
 
@@ -184,15 +183,13 @@ class MessageEvent(Event):
             from .errors import UsageError
 
             raise UsageError("this event is not bound to a client")
-        client: Replier = self._client
-        return await client.reply_to(self, content, font=font)
+        return await self._client.reply_to(self, content, font=font)
 
     async def get_sender(self) -> str:
         """The sender's display name, resolved through the client's contact cache."""
         if self._client is None:
             return str(self.sender_uin)
-        name: str = await self._client.display_name_for(self)
-        return name
+        return await self._client.display_name_for(self)
 
 
 class BuddyMessage(MessageEvent):
@@ -401,6 +398,10 @@ class SessionExpired(LifecycleEvent):
     will_relogin: bool = False
 
 
+# What a hostile value can raise from inside a validator that pydantic does not wrap.
+_HOSTILE = (ArithmeticError, RecursionError, ValueError, TypeError, UnicodeError)
+
+
 def parse_event(element: Any) -> Event:
     """One ``{"poll_type":…,"value":{…}}`` element as a typed event (never raises)."""
     if not isinstance(element, Mapping):
@@ -418,6 +419,8 @@ def parse_event(element: Any) -> Event:
         return cls.model_validate(value)
     except (ValidationError, ProtocolError) as exc:
         return UnknownEvent(type_name=poll_type, value=value, error=_reason(exc))
+    except _HOSTILE as exc:  # Infinity in a font size, content nested 100k deep...
+        return UnknownEvent(type_name=poll_type, value=None, error=type(exc).__name__)
 
 
 def _reason(exc: Exception) -> str:
