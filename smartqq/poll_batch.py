@@ -16,9 +16,10 @@ classifies each element on its own. An element of a known type whose value
 the model refuses still comes out of the fast path (as an untyped element) so
 that only that element is re-read, never the rest of the batch.
 
-It also holds what a poll answer means (:class:`PollOutcome`, the retcode
-table) and the oldest-first ordering. It does not import :mod:`smartqq.events`
-(which imports it): the registry of event classes is handed in.
+It also holds what a poll answer means (:class:`PollOutcome`, read from the
+retcode table in :mod:`smartqq.protocol.retcodes`) and the oldest-first
+ordering. It does not import :mod:`smartqq.events` (which imports it): the
+registry of event classes is handed in.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, GetCoreSchemaHandler, TypeAdapter, ValidationError
 from pydantic_core import core_schema
+
+from .protocol import retcodes
 
 __all__ = ["BatchReader", "PollOutcome", "oldest_first", "outcome_for"]
 
@@ -45,18 +48,9 @@ class PollOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
-_OUTCOMES = {
-    **dict.fromkeys((102, 1202, 100003, 100012), PollOutcome.IDLE),
-    103: PollOutcome.PROBE,
-    116: PollOutcome.NEW_PTWEBQQ,
-    **dict.fromkeys((120, 121), PollOutcome.RELINK),
-    **dict.fromkeys((100, 108, 100000, 100001, 100002), PollOutcome.RELOGIN),
-}
-
-
 def outcome_for(retcode: int) -> PollOutcome:
-    """The outcome of a non-zero poll retcode (PROTOCOL §6.2, §10)."""
-    return _OUTCOMES.get(retcode, PollOutcome.UNKNOWN)
+    """The outcome of a non-zero poll retcode, from the one retcode table."""
+    return PollOutcome(retcodes.poll_kind(retcode))
 
 
 class _BatchSchema:
