@@ -858,9 +858,12 @@ class Client(HandlerRegistry):
             "get_single_long_nick2 result is not a list of objects", repr(data)[:80]
         )
 
-    async def get_qq_number(self, uin: int) -> int:
-        """The real QQ number behind a uin (Tencent disabled this in April 2017)."""
-        data = await self._call(ep.get_friend_uin2(self._require_state(), uin))
+    async def get_qq_number(self, uin: int, *, kind: int = 1) -> int:
+        """The real QQ number behind a uin (Tencent disabled this in April 2017).
+
+        ``kind=4`` asks for a group's number given its ``code`` instead.
+        """
+        data = await self._call(ep.get_friend_uin2(self._require_state(), uin, kind))
         if not isinstance(data, dict) or "account" not in data:
             raise ProtocolError("get_friend_uin2 gave no account", repr(data)[:80])
         return int(data["account"])
