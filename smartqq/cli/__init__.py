@@ -1,8 +1,8 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
 Commands: ``demo``, ``legacy-demo``, ``emulator``, ``login``, ``listen``, ``send``,
-``contacts``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
-3 a send with uncertain delivery, 130 interrupted.
+``contacts``, ``onebot``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure,
+2 bad arguments, 3 a send with uncertain delivery, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from smartqq.emulator.world import WorldError
 
 from .argtypes import positive_float, positive_int
 from .commands import add_commands, run_command
+from .onebot_cmd import add_onebot_command
 
 __all__ = ["amain", "build_parser", "main"]
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tqq-port", type=int, help="also serve the legacy tqq HTTP interface on this port"
     )
     add_commands(sub)
+    add_onebot_command(sub)
     sub.add_parser("selfcheck", help="verify the protocol test vectors of PROTOCOL.md Appendix A")
     return parser
 
@@ -79,6 +81,10 @@ async def amain(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+    if args.command == "onebot":
+        from .onebot_cmd import run_onebot
+
+        return await run_onebot(args)
     if args.command == "selfcheck":
         from .selfcheck import selfcheck
 

@@ -134,9 +134,7 @@ class OneBotServer:
             wanted.setdefault(self.config.http, set()).add("http")
         for (host, port), kinds in wanted.items():
             app = build_app(self, ws="ws" in kinds, http="http" in kinds)
-            runner = web.AppRunner(
-                app, handle_signals=False, access_log=None, shutdown_timeout=0.5
-            )
+            runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
             await runner.setup()
             self._runners.append(runner)
             site = web.TCPSite(runner, host, port)
