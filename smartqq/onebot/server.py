@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 from aiohttp import web
 
-from smartqq.errors import SmartQQError
+from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import Disconnected, Event, KickMessage, LoggedIn, Reconnected
 
 from .actions import Actions
@@ -47,7 +47,7 @@ class _Sink(Protocol):
 
 
 class OneBotServer:
-    """Serve OneBot v11 for ``client`` (logged in, or logging in) on the configured endpoints.
+    """Serve OneBot v11 for a logged-in ``client`` on the configured endpoints.
 
     Keywords are those of :class:`OneBotConfig` (``access_token``, ``secret``,
     ``ws_reverse``, ``ws``, ``http``, ``post_urls``, ``heartbeat_ms``,
@@ -113,8 +113,9 @@ class OneBotServer:
 
     async def _identify(self) -> None:
         state = self.client.state
-        qq = state.qq if state is not None else 0
-        nick = state.nick if state is not None else ""
+        if state is None:
+            raise UsageError("log the client in (await client.start()) before starting OneBot")
+        qq, nick = state.qq, state.nick
         if not qq or not nick:
             try:
                 info = await self.client.get_self_info()

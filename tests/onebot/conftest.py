@@ -56,7 +56,9 @@ async def recv_until(
             return frame
 
 
-async def call(ws: aiohttp.ClientWebSocketResponse, action: str, echo: Any = "e", **params: Any) -> Any:
+async def call(
+    ws: aiohttp.ClientWebSocketResponse, action: str, echo: Any = "e", **params: Any
+) -> Any:
     await ws.send_json({"action": action, "params": params, "echo": echo})
     return await recv_until(ws, lambda f: "post_type" not in f and f.get("echo") == echo)
 

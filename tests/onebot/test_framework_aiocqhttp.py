@@ -129,9 +129,7 @@ async def test_aiocqhttp_http_api_and_post(client: Client, emulator: Emulator) -
     )
     await server.start()
     try:
-        bot, seen = echo_bot(
-            api_root=server.url("http"), access_token=TOKEN, secret=SECRET
-        )
+        bot, seen = echo_bot(api_root=server.url("http"), access_token=TOKEN, secret=SECRET)
         stop = await serve(bot, port)
         try:
             emulator.user(10002).send_buddy(BOT_QQ, "over http")

@@ -74,7 +74,9 @@ async def test_params_from_query_form_and_json_with_numeric_strings(
 ) -> None:
     base = onebot.url("http")
     async with http.get(
-        f"{base}/send_private_msg", params={"user_id": "10002", "message": "via query"}, headers=AUTH
+        f"{base}/send_private_msg",
+        params={"user_id": "10002", "message": "via query"},
+        headers=AUTH,
     ) as r:
         assert (await r.json())["status"] == "ok"
     async with http.post(
@@ -136,7 +138,9 @@ async def test_one_port_serves_both_and_a_ws_listener_has_no_actions(
 ) -> None:
     # The fixture asks for ws and http on the same address: one application serves both.
     assert onebot.addresses["ws"] == onebot.addresses["http"]
-    async with http.ws_connect(onebot.url("http").replace("http:", "ws:") + "/api/", headers=AUTH) as ws:
+    async with http.ws_connect(
+        onebot.url("http").replace("http:", "ws:") + "/api/", headers=AUTH
+    ) as ws:
         await ws.send_json({"action": "get_status", "echo": 1})
         assert (await ws.receive_json(timeout=5))["echo"] == 1
     async with OneBotServer(client, ws="127.0.0.1:0", heartbeat_ms=0) as ws_only:
