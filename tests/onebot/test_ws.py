@@ -3,7 +3,6 @@ and a framework that disconnects mid-call."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
