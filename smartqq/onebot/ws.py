@@ -32,7 +32,7 @@ __all__ = ["WsConnection", "dumps", "run_reverse"]
 
 log = logging.getLogger("smartqq.onebot")
 
-MAX_FRAME = 4 * 1024 * 1024
+MAX_FRAME = 16 * 1024 * 1024  # larger frames close the connection (1009)
 _QUEUE = 2000
 
 
