@@ -1,0 +1,93 @@
+"""``python -m smartqq onebot``: resumes the saved session, serves, stops on SIGTERM/SIGINT with 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from smartqq.cli import amain
+from smartqq.emulator import BOT_QQ, Emulator
+
+
+async def start(emulator: Emulator, session: Path, *extra: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "smartqq",
+        "onebot",
+        "--base-url",
+        emulator.url,
+        "--session",
+        str(session),
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_serves_the_saved_session_and_stops_with_0(
+    emulator: Emulator, tmp_path: Path, sig: signal.Signals
+) -> None:
+    session = tmp_path / "session.json"
+    assert await amain(["login", "--base-url", emulator.url, "--session", str(session)]) == 0
+    proc = await start(
+        emulator, session, "--ws", "127.0.0.1:0", "--access-token", "t", "--heartbeat", "0"
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert f"QQ {BOT_QQ}" in line
+        found = re.search(r"ws 127\.0\.0\.1:(\d+)", line)
+        assert found, line
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(
+                f"ws://127.0.0.1:{found.group(1)}/", headers={"Authorization": "Bearer t"}
+            ) as ws,
+        ):
+            first = json.loads((await ws.receive(timeout=5)).data)
+            assert (first["sub_type"], first["self_id"]) == ("connect", BOT_QQ)
+            await ws.send_json(
+                {
+                    "action": "send_private_msg",
+                    "params": {"user_id": 10002, "message": "cli"},
+                    "echo": 1,
+                }
+            )
+            answer = json.loads((await ws.receive(timeout=5)).data)
+            assert answer["status"] == "ok"
+        assert [s["text"] for s in emulator.sent] == ["cli"]
+        proc.send_signal(sig)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.stderr is not None
+    assert b"Traceback" not in await proc.stderr.read()
+
+
+async def test_bad_arguments_and_no_session(emulator: Emulator, tmp_path: Path) -> None:
+    session = tmp_path / "none.json"
+    for extra, code, text in (
+        ((), 2, "at least one endpoint"),
+        (("--ws-reverse", "http://x/"), 2, "ws or wss"),
+        (("--ws", "127.0.0.1:notaport"), 2, "HOST:PORT"),
+        (("--ws", "127.0.0.1:0"), 1, "run `smartqq login`"),
+    ):
+        proc = await start(emulator, session, *extra)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        assert proc.returncode == code, (extra, err)
+        assert text in err.decode(), err
+        assert b"Traceback" not in err
