@@ -187,8 +187,9 @@ class OneBotServer:
 
     # -- events ------------------------------------------------------------------------
 
-    async def _on_event(self, event: Event) -> None:
-        # Enqueue only: no await, so the order the client saw is the order sent.
+    def _on_event(self, event: Event) -> None:
+        # A plain function that only enqueues: the dispatcher runs it inline (no task per
+        # event), and the order the client saw is the order sent.
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
