@@ -65,6 +65,9 @@ class Poster:
         }
         if config.secret:
             headers["X-Signature"] = signature(config.secret, body)
+        if config.access_token:
+            # Not in the spec for reports, but NoneBot's receiver checks it when it has a token.
+            headers["Authorization"] = f"Bearer {config.access_token}"
         async with self._slots:
             try:
                 timeout = aiohttp.ClientTimeout(total=config.post_timeout or None)

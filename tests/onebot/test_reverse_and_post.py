@@ -133,7 +133,11 @@ async def test_post_reporting_signature_body_and_quick_operations(
     runner, where = await start_app(app)
     try:
         async with OneBotServer(
-            client, post_urls=[f"http://{where}/"], secret=SECRET, heartbeat_ms=0
+            client,
+            post_urls=[f"http://{where}/"],
+            secret=SECRET,
+            access_token=TOKEN,
+            heartbeat_ms=0,
         ):
             await until(lambda: sink.requests)
             emulator.user(10002).send_buddy(BOT_QQ, "你好, world")
@@ -150,6 +154,7 @@ async def test_post_reporting_signature_body_and_quick_operations(
     assert (first["meta_event_type"], first["sub_type"]) == ("lifecycle", "enable")
     for headers, body in sink.requests:
         assert headers["X-Self-ID"] == str(BOT_QQ)
+        assert headers["Authorization"] == f"Bearer {TOKEN}"  # NoneBot's receiver checks it
         expected = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
         assert headers["X-Signature"] == expected
         assert headers["Content-Type"].startswith("application/json")
