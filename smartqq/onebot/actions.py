@@ -24,6 +24,7 @@ from .params import (
     RET_ASYNC,
     RET_FAILED,
     RET_NO_DATA,
+    RET_NO_SESSION,
     ActionError,
     failed,
     get_bool,
@@ -126,10 +127,10 @@ class Actions:
             return failed(RET_FAILED, reason)
         try:
             return ok(await self._handlers[action](params))
-        except ActionError as exc:
-            return failed(exc.retcode, exc.message)
-        except SmartQQError as exc:
-            err = client_error(exc)
+        except (ActionError, SmartQQError) as exc:
+            err = exc if isinstance(exc, ActionError) else client_error(exc)
+            if err.retcode == RET_NO_SESSION:
+                self.online = False  # until the client reports LoggedIn/Reconnected
             return failed(err.retcode, err.message)
         except Exception:
             # A bug of ours must not take a transport (or the session) down.

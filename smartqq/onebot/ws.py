@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 import smartqq
 
@@ -162,6 +163,7 @@ async def run_reverse(
     }
     if server.config.access_token:
         headers["Authorization"] = f"Bearer {server.config.access_token}"
+    shown = str(URL(url).with_query(None))  # a token in the query stays out of logs
     failures = 0
     while not stopped():
         try:
@@ -169,14 +171,14 @@ async def run_reverse(
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             failures += 1
             if failures in (1, 10) or failures % 100 == 0:
-                log.warning("reverse WebSocket %s: cannot connect (%s); retrying", url, exc)
+                log.warning("reverse WebSocket %s: cannot connect (%s); retrying", shown, exc)
         else:
             failures = 0
-            log.info("reverse WebSocket %s connected", url)
-            conn = WsConnection(server, ws, api=True, events=True, name=f"reverse {url}")
+            log.info("reverse WebSocket %s connected", shown)
+            conn = WsConnection(server, ws, api=True, events=True, name=f"reverse {shown}")
             try:
                 await conn.run()
             except (aiohttp.ClientError, OSError) as exc:
-                log.warning("reverse WebSocket %s: %s", url, exc)
-            log.info("reverse WebSocket %s closed; reconnecting", url)
+                log.warning("reverse WebSocket %s: %s", shown, exc)
+            log.info("reverse WebSocket %s closed; reconnecting", shown)
         await asyncio.sleep(interval)
