@@ -89,8 +89,9 @@ class IdMap:
             self.friends = {f.uin: f for f in friends}
             self.groups = {g.gid: g for g in groups}
             self.discus = {d.did: d for d in discus}
-            self._group_info.clear()
-            self._discu_info.clear()
+            if force:  # member lists are refetched only when asked to (no_cache, joins, leaves)
+                self._group_info.clear()
+                self._discu_info.clear()
             taken: set[int] = set()
             self._discuss_no, self._did = {}, {}
             for d in sorted(discus, key=lambda d: (d.name, d.did)):
