@@ -91,3 +91,44 @@ async def test_bad_arguments_and_no_session(emulator: Emulator, tmp_path: Path) 
         assert proc.returncode == code, (extra, err)
         assert text in err.decode(), err
         assert b"Traceback" not in err
+
+
+async def test_in_process_run_stops_on_sigterm(
+    emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = tmp_path / "session.json"
+    assert await amain(["login", "--base-url", emulator.url, "--session", str(session)]) == 0
+    args = ["onebot", "--base-url", emulator.url, "--session", str(session)]
+    args += ["--http", "127.0.0.1:0", "--post-url", "http://127.0.0.1:9/", "--heartbeat", "0"]
+    task = asyncio.create_task(amain(args))
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 20
+    out = ""
+    while "Ctrl-C stops" not in out:  # the signal handlers are installed before this line
+        assert not task.done(), capsys.readouterr()
+        assert loop.time() < end
+        await asyncio.sleep(0.02)
+        out += capsys.readouterr().out
+    assert "post http://127.0.0.1:9/" in out
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await asyncio.wait_for(task, 10) == 0
+
+
+async def test_in_process_session_lost_exits_1(
+    emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = tmp_path / "session.json"
+    assert await amain(["login", "--base-url", emulator.url, "--session", str(session)]) == 0
+    args = ["onebot", "--base-url", emulator.url, "--session", str(session), "--ws", ":0"]
+    task = asyncio.create_task(amain(args))
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 20
+    out = ""
+    while "Ctrl-C stops" not in out:
+        assert not task.done(), capsys.readouterr()
+        assert loop.time() < end
+        await asyncio.sleep(0.02)
+        out += capsys.readouterr().out
+    emulator.kick(BOT_QQ)
+    assert await asyncio.wait_for(task, 20) == 1
+    assert "session ended" in capsys.readouterr().err
