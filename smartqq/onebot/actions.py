@@ -44,6 +44,10 @@ log = logging.getLogger("smartqq.onebot")
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
+# Bound on queued _rate_limited and running _async calls: a runaway bot gets a
+# failed answer instead of growing the server's memory without limit.
+_MAX_PENDING = 1000
+
 # Spec actions SmartQQ has no way to perform, with the reason a bot is given.
 UNSUPPORTED: dict[str, str] = {
     "delete_msg": "SmartQQ cannot recall messages",
@@ -114,9 +118,13 @@ class Actions:
             if self._queue is None:
                 self._queue = asyncio.Queue()
                 self._spawn(self._rate_worker())
+            if self._queue.qsize() >= _MAX_PENDING:
+                return failed(RET_FAILED, "too many rate-limited calls are queued")
             self._queue.put_nowait((_base(action), params))
             return {**ok(None), "status": "async", "retcode": RET_ASYNC}
         if action.endswith("_async"):
+            if len(self._tasks) >= _MAX_PENDING:
+                return failed(RET_FAILED, "too many asynchronous calls are running")
             self._spawn(self._run(_base(action), params))
             return {**ok(None), "status": "async", "retcode": RET_ASYNC}
         return await self._run(action, params)

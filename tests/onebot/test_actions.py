@@ -125,3 +125,18 @@ async def test_bad_input_never_stops_the_server(
 async def test_clean_cache_then_everything_still_resolves(api: Any) -> None:
     assert (await call(api, "clean_cache"))["status"] == "ok"
     assert (await call(api, "get_group_info", echo=2, group_id=200001))["status"] == "ok"
+
+
+async def test_queued_calls_are_bounded(
+    api: Any, onebot: OneBotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smartqq.onebot.actions as actions_module
+
+    monkeypatch.setattr(actions_module, "_MAX_PENDING", 3)
+    onebot.actions.rate_interval = 60  # the queue does not drain during the test
+    statuses = []
+    for i in range(6):
+        answer = await call(api, "get_status_rate_limited", echo=i)
+        statuses.append(answer["status"])
+    # the first is taken by the worker at once, three wait, the rest are refused
+    assert statuses == ["async", "async", "async", "async", "failed", "failed"]
