@@ -167,7 +167,10 @@ class Actions:
 
     async def _send_private_msg(self, p: dict[str, Any]) -> Any:
         return await self.sender.send_private(
-            get_int(p, "user_id"), _message(p), get_bool(p, "auto_escape", False)
+            get_int(p, "user_id"),
+            _message(p),
+            get_bool(p, "auto_escape", False),
+            get_int(p, "group_id", 0) or None,
         )
 
     async def _send_group_msg(self, p: dict[str, Any]) -> Any:

@@ -84,7 +84,10 @@ class Sender:
 
     # -- targets -----------------------------------------------------------------------
 
-    async def send_private(self, user_id: int, message: Any, auto_escape: bool) -> dict[str, Any]:
+    async def send_private(
+        self, user_id: int, message: Any, auto_escape: bool, via_group: int | None = None
+    ) -> dict[str, Any]:
+        """``via_group``: the group of a temporary session (go-cqhttp's ``group_id``)."""
         segments, content = await self._content(message, auto_escape)
         try:
             uin = await self.ids.uin_of(user_id, members=False)
@@ -93,7 +96,7 @@ class Sender:
             else:
                 route = self.conv.sess_routes.get(user_id)
                 if route is None:
-                    route = await self._member_route(user_id)
+                    route = await self._member_route(user_id, via_group)
                 if route is None:
                     raise ActionError(
                         RET_NO_DATA, f"{user_id} is not a friend and shares no group with the bot"
@@ -107,13 +110,17 @@ class Sender:
             raise client_error(exc) from None
         return self._result("private", segments, None, user_id, result)
 
-    async def _member_route(self, user_id: int) -> Any:
+    async def _member_route(self, user_id: int, via_group: int | None = None) -> Any:
         from .convert import SessRoute
 
         uin = await self.ids.uin_of(user_id)
         if uin is None:
             return None
-        for gid in list(self.ids.groups):
+        gids = list(self.ids.groups)
+        if via_group is not None:
+            gid = await self.ids.gid_of(via_group)
+            gids = [gid] if gid is not None else []
+        for gid in gids:
             info = await self.ids.group_info(gid)
             if info is not None and any(m.uin == uin for m in info.members):
                 return SessRoute(uin, gid, 0)
@@ -162,7 +169,8 @@ class Sender:
             raise ActionError(RET_BAD_PARAM, "missing parameter 'message'")
         message, escape = params["message"], get_bool(params, "auto_escape", False)
         if kind == "private":
-            return await self.send_private(get_int(params, "user_id"), message, escape)
+            via = get_int(params, "group_id", 0) or None
+            return await self.send_private(get_int(params, "user_id"), message, escape, via)
         if kind == "discuss":
             return await self.send_discuss(get_int(params, "discuss_id"), message, escape)
         return await self.send_group(get_int(params, "group_id"), message, escape)

@@ -116,8 +116,17 @@ async def test_non_friend_in_a_shared_group_without_a_session_first(
     assert answer["status"] == "ok"
     answer = await call(ws, "send_private_msg", echo="x", user_id=999999, message="nobody")
     assert (answer["status"], answer["retcode"]) == ("failed", 102)
-    await until(lambda: emulator.sent)
-    assert [(s["kind"], s["to"]) for s in emulator.sent] == [("sess", STRANGER)]
+    # go-cqhttp's group_id names the group of the temporary session.
+    answer = await call(
+        ws, "send_private_msg", echo="g", user_id=STRANGER, group_id=200001, message="via group"
+    )
+    assert answer["status"] == "ok"
+    answer = await call(
+        ws, "send_private_msg", echo="w", user_id=STRANGER, group_id=123, message="no group"
+    )
+    assert (answer["status"], answer["retcode"]) == ("failed", 102)
+    await until(lambda: len(emulator.sent) == 2)
+    assert [(s["kind"], s["to"]) for s in emulator.sent] == [("sess", STRANGER), ("sess", STRANGER)]
 
 
 async def test_discussion_as_group_with_a_synthetic_id(emulator: Emulator, ws: Any) -> None:
