@@ -23,7 +23,7 @@ from aiohttp import web
 from .ws import MAX_FRAME, WsConnection, dumps
 
 if TYPE_CHECKING:
-    from .server import OneBotServer
+    from .hub import Hub
 
 __all__ = ["build_app"]
 
@@ -62,7 +62,7 @@ def check_token(request: web.Request, token: str | None) -> web.Response | None:
     return None
 
 
-def build_app(server: OneBotServer, *, ws: bool, http: bool) -> web.Application:
+def build_app(server: Hub, *, ws: bool, http: bool) -> web.Application:
     app = web.Application(client_max_size=MAX_FRAME)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -82,7 +82,7 @@ def build_app(server: OneBotServer, *, ws: bool, http: bool) -> web.Application:
     return app
 
 
-async def _serve_ws(server: OneBotServer, request: web.Request, role: str) -> web.StreamResponse:
+async def _serve_ws(server: Hub, request: web.Request, role: str) -> web.StreamResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, heartbeat=None)
     if not ws.can_prepare(request).ok:
         return _denied(400, "a WebSocket upgrade is expected here")
@@ -129,7 +129,7 @@ async def _params(request: web.Request) -> dict[str, Any] | web.Response:
     return _denied(406, f"unsupported content type {ctype!r}")
 
 
-async def _serve_action(server: OneBotServer, request: web.Request, action: str) -> web.Response:
+async def _serve_action(server: Hub, request: web.Request, action: str) -> web.Response:
     if not server.actions.known(action):
         return _denied(404, f"no action {action[:80]!r}")
     params = await _params(request)

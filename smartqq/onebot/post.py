@@ -25,7 +25,7 @@ import smartqq
 from .params import ActionError
 
 if TYPE_CHECKING:
-    from .server import OneBotServer
+    from .hub import Hub
 
 __all__ = ["Poster", "signature"]
 
@@ -40,7 +40,7 @@ def signature(secret: str, body: bytes) -> str:
 
 
 class Poster:
-    def __init__(self, server: OneBotServer, url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(self, server: Hub, url: str, session: aiohttp.ClientSession) -> None:
         self.server = server
         self.url = url
         self.session = session

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -28,6 +28,7 @@ from .actions import Actions
 from .config import OneBotConfig
 from .convert import Converter
 from .httpserver import build_app
+from .hub import Sink
 from .ids import IdMap, MessageStore
 from .post import Poster
 from .ws import dumps, run_reverse
@@ -40,10 +41,6 @@ __all__ = ["OneBotServer"]
 log = logging.getLogger("smartqq.onebot")
 
 _EVENT_QUEUE = 10000
-
-
-class _Sink(Protocol):
-    def push(self, event: dict[str, Any], text: str) -> None: ...
 
 
 class OneBotServer:
@@ -66,7 +63,7 @@ class OneBotServer:
         self.store = MessageStore(config.message_store_size)
         self.conv = Converter(config, self.ids, self.store)
         self.actions = Actions(client, self.conv, rate_interval=config.rate_limit_interval)
-        self.sinks: set[_Sink] = set()
+        self.sinks: set[Sink] = set()
         self._connections: set[Any] = set()
         self._queue: asyncio.Queue[Event] = asyncio.Queue(_EVENT_QUEUE)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -216,7 +213,7 @@ class OneBotServer:
             if converted is not None:
                 self.broadcast(converted)
 
-    def broadcast(self, event: dict[str, Any], sinks: Iterable[_Sink] | None = None) -> None:
+    def broadcast(self, event: dict[str, Any], sinks: Iterable[Sink] | None = None) -> None:
         text = dumps(event)
         for sink in list(self.sinks if sinks is None else sinks):
             sink.push(event, text)

@@ -27,7 +27,7 @@ from yarl import URL
 import smartqq
 
 if TYPE_CHECKING:
-    from .server import OneBotServer
+    from .hub import Hub
 
 __all__ = ["WsConnection", "dumps", "run_reverse"]
 
@@ -61,9 +61,7 @@ WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 class WsConnection:
     """Serve OneBot over an open WebSocket: API calls in, answers and events out."""
 
-    def __init__(
-        self, server: OneBotServer, ws: WebSocket, *, api: bool, events: bool, name: str
-    ) -> None:
+    def __init__(self, server: Hub, ws: WebSocket, *, api: bool, events: bool, name: str) -> None:
         self.server = server
         self.ws = ws
         self.api = api
@@ -152,7 +150,7 @@ class WsConnection:
 
 
 async def run_reverse(
-    server: OneBotServer, url: str, session: aiohttp.ClientSession, stopped: Callable[[], bool]
+    server: Hub, url: str, session: aiohttp.ClientSession, stopped: Callable[[], bool]
 ) -> None:
     """Keep one Universal connection to ``url`` open until the server closes."""
     interval = server.config.reconnect_interval_ms / 1000
