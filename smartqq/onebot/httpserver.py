@@ -113,7 +113,7 @@ async def _params(request: web.Request) -> dict[str, Any] | web.Response:
     if ctype == "application/json":
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return _denied(400, "the body is not valid JSON")
         if not isinstance(data, dict):
             return _denied(400, "the body must be a JSON object")

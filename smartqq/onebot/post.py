@@ -89,7 +89,7 @@ class Poster:
             return
         try:
             operation = json.loads(answer)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             log.warning("POST %s answered something that is not JSON", self.url)
             return
         if not isinstance(operation, dict) or not operation:

@@ -115,7 +115,7 @@ class WsConnection:
     def _handle(self, text: str) -> None:
         try:
             request = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             self._out.put_nowait(_error(1400, "the frame is not JSON"))
             return
         if not isinstance(request, dict):
@@ -144,7 +144,7 @@ class WsConnection:
             answer["echo"] = echo
         try:
             text = dumps(answer)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             text = _error(1400, "the echo cannot be returned", None, False)
         self._out.put_nowait(text)
 

@@ -54,7 +54,7 @@ async def test_status_codes_406_400_404(onebot: OneBotServer, http: aiohttp.Clie
         f"{base}/get_status", data=b"x", headers={**AUTH, "Content-Type": "text/plain"}
     ) as r:
         assert r.status == 406
-    for body in (b"{not json", b"[1, 2]", b'"str"'):
+    for body in (b"{not json", b"[1, 2]", b'"str"', b"[" * 100_000, b"\xff\xfe"):
         async with http.post(
             f"{base}/send_private_msg",
             data=body,

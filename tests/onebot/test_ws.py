@@ -160,3 +160,14 @@ async def test_disconnect_mid_call_keeps_server_and_session(
         assert (await recv_until(ws, is_message))["raw_message"] == "still here"
     assert client.logged_in
     await until(lambda: not onebot.sinks)  # closed connections leave the event sinks
+
+
+async def test_absurdly_deep_json_is_1400_not_a_dead_connection(
+    onebot: OneBotServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.ws_connect(onebot.url("ws") + "/api", headers=AUTH) as ws:
+        await ws.send_str("[" * 100_000 + "]" * 100_000)
+        assert (await recv_json(ws))["retcode"] == 1400
+        await ws.send_str('{"action": "get_status", "echo": ' + "[" * 5000 + "]" * 5000 + "}")
+        assert (await recv_json(ws))["retcode"] == 1400
+        assert (await call(ws, "get_status", echo="fine"))["status"] == "ok"
