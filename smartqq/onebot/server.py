@@ -198,6 +198,7 @@ class OneBotServer:
             if isinstance(event, LoggedIn | Reconnected):
                 if isinstance(event, LoggedIn):  # a new login hands out new uins
                     self.ids.reset()
+                    self.conv.sess_routes.clear()
                 self.actions.online = True
                 continue
             if isinstance(event, Disconnected | KickMessage):

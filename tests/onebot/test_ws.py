@@ -169,5 +169,8 @@ async def test_absurdly_deep_json_is_1400_not_a_dead_connection(
         await ws.send_str("[" * 100_000 + "]" * 100_000)
         assert (await recv_json(ws))["retcode"] == 1400
         await ws.send_str('{"action": "get_status", "echo": ' + "[" * 5000 + "]" * 5000 + "}")
-        assert (await recv_json(ws))["retcode"] == 1400
+        # Python 3.11 cannot read 5000 levels (1400); 3.13 can, and then echoes them back.
+        deep = await ws.receive(timeout=5)
+        assert deep.type == aiohttp.WSMsgType.TEXT
+        assert '"retcode":1400' in deep.data or deep.data.endswith("[" * 5000 + "]" * 5000 + "}")
         assert (await call(ws, "get_status", echo="fine"))["status"] == "ok"
