@@ -64,7 +64,9 @@ class Sender:
         self.ids = conv.ids
         self.store = conv.store
 
-    async def _content(self, message: Any, auto_escape: bool) -> tuple[Segments, Content]:
+    async def _content(
+        self, message: Any, auto_escape: bool, group_id: int | None = None
+    ) -> tuple[Segments, Content]:
         try:
             segments = normalize(message, auto_escape=auto_escape)
             names: dict[str, str] = {}
@@ -72,12 +74,19 @@ class Sender:
                 if seg["type"] == "at":
                     qq = str(seg["data"].get("qq", ""))
                     if qq.isdigit():
-                        names[qq] = await self._name_of(int(qq))
+                        names[qq] = await self._name_of(int(qq), group_id)
             return segments, segments_to_content(segments, lambda qq: names.get(qq, qq))
         except MessageError as exc:
             raise ActionError(RET_BAD_PARAM, str(exc)) from None
 
-    async def _name_of(self, qq: int) -> str:
+    async def _name_of(self, qq: int, group_id: int | None) -> str:
+        """The name an ``at`` shows: the group card (or nick) in a group, else the nick."""
+        if group_id is not None and not DISCUSS_ID_BASE <= group_id < DISCUSS_ID_END:
+            gid = await self.ids.gid_of(group_id)
+            info = await self.ids.group_info(gid) if gid is not None else None
+            for member in info.members if info is not None else ():
+                if await self.ids.qq_of(member.uin) == qq:
+                    return member.card or member.nick
         uin = await self.ids.uin_of(qq, members=False)
         friend = self.ids.friends.get(uin) if uin is not None else None
         return friend.nick if friend is not None else str(qq)
@@ -127,7 +136,7 @@ class Sender:
         return None
 
     async def send_group(self, group_id: int, message: Any, auto_escape: bool) -> dict[str, Any]:
-        segments, content = await self._content(message, auto_escape)
+        segments, content = await self._content(message, auto_escape, group_id)
         try:
             if DISCUSS_ID_BASE <= group_id < DISCUSS_ID_END:
                 did = await self.ids.did_of(group_id)

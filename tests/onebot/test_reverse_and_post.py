@@ -167,7 +167,7 @@ async def test_post_reporting_signature_body_and_quick_operations(
         [
             ("buddy", "你说 你好, world"),
             ("buddy", "[CQ:face,id=1]"),
-            ("group", "@Bob 你说 at me"),
+            ("group", "@Bobby 你说 at me"),
             ("group", "你说 plain"),
         ]
     )

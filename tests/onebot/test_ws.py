@@ -120,9 +120,9 @@ async def test_quick_operation_action(
         )
         assert answer["status"] == "ok"
         await until(lambda: emulator.sent)
-    # at_sender defaults to true in groups: SmartQQ has no real @, the name goes first as text.
+    # at_sender defaults to true in groups: SmartQQ has no real @, the group card goes first.
     assert emulator.sent[0]["kind"] == "group"
-    assert emulator.sent[0]["content"][:3] == ["@Bob ", ["face", 14], "yo"]
+    assert emulator.sent[0]["content"][:3] == ["@Bobby ", ["face", 14], "yo"]
 
 
 @pytest.fixture
