@@ -140,3 +140,23 @@ async def test_queued_calls_are_bounded(
         statuses.append(answer["status"])
     # the first is taken by the worker at once, three wait, the rest are refused
     assert statuses == ["async", "async", "async", "async", "failed", "failed"]
+
+
+async def test_sends_as_string_array_and_one_segment(emulator: Emulator, api: Any) -> None:
+    forms: list[Any] = [
+        "a&amp;b &#91;x&#93; [CQ:face,id=14]",
+        [{"type": "text", "data": {"text": "arr "}}, {"type": "face", "data": {"id": "5"}}],
+        {"type": "text", "data": {"text": "one segment"}},
+        "[CQ:face,id=14] kept",
+    ]
+    for i, message in enumerate(forms):
+        answer = await call(
+            api, "send_msg", echo=i, user_id=10002, message=message, auto_escape=(i == 3)
+        )
+        assert answer["status"] == "ok", answer
+    assert [s["content"][:-1] for s in emulator.sent] == [
+        ["a&b [x] ", ["face", 14]],
+        ["arr ", ["face", 5]],
+        ["one segment"],
+        ["[CQ:face,id=14] kept"],  # auto_escape: sent as plain text
+    ]
