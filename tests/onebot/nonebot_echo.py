@@ -1,8 +1,9 @@
-"""An unmodified NoneBot2 bot (OneBot v11 adapter, aiohttp driver: forward WebSocket).
+"""An unmodified NoneBot2 bot (the OneBot v11 adapter), configured as its users do.
 
-Run by tests/onebot/test_framework_nonebot.py in a child process, configured the
-way NoneBot users configure it: environment variables (DRIVER, ONEBOT_WS_URLS,
-ONEBOT_ACCESS_TOKEN). It answers every private and group message.
+Run by tests/onebot/test_framework_nonebot.py in a child process; the connection
+comes from environment variables only (DRIVER, HOST, PORT, ONEBOT_WS_URLS,
+ONEBOT_API_ROOTS, ONEBOT_ACCESS_TOKEN, ONEBOT_SECRET). It answers every private
+and group message.
 """
 
 import nonebot

@@ -1,8 +1,11 @@
-"""An unmodified NoneBot2 bot (nonebot-adapter-onebot, from PyPI) over the forward WebSocket.
+"""An unmodified NoneBot2 bot (nonebot-adapter-onebot, from PyPI) over all three transports.
 
-NoneBot runs in a child process, as its users run it; it connects to the
-OneBot server's WebSocket, receives private and group messages from the
-emulator, and its replies must arrive in the right chat exactly once.
+NoneBot runs in a child process, configured through environment variables as
+its users configure it: forward WebSocket (aiohttp driver), reverse WebSocket
+(its default setup: a Quart server on /onebot/v11/ws) and HTTP (POST reports to
+/onebot/v11/http, signed, API calls to our HTTP API). It receives private and
+group messages from the emulator; its replies must arrive in the right chat
+exactly once, and every event must pass NoneBot's models.
 """
 
 from __future__ import annotations
@@ -11,8 +14,12 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from smartqq.client import Client
 from smartqq.emulator import BOT_QQ, Emulator
@@ -21,25 +28,61 @@ from smartqq.testing import until
 
 BOT_SCRIPT = Path(__file__).with_name("nonebot_echo.py")
 TOKEN = "nb-token"
+SECRET = "nb-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def sent_to(emulator: Emulator, kind: str, to: int) -> list[str]:
     return [r["text"] for r in emulator.sent if r["kind"] == kind and r["to"] == to]
 
 
-async def test_nonebot_forward_ws_private_and_group(
-    client: Client, emulator: Emulator, tmp_path: Path
+async def port_open(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+@pytest.mark.parametrize("mode", ["ws", "ws-reverse", "http"])
+async def test_nonebot_private_and_group(
+    client: Client, emulator: Emulator, tmp_path: Path, mode: str
 ) -> None:
-    async with OneBotServer(
-        client, ws="127.0.0.1:0", access_token=TOKEN, heartbeat_ms=100
-    ) as server:
-        env = {
-            **os.environ,
-            "DRIVER": "~aiohttp",
-            "ONEBOT_WS_URLS": json.dumps([server.url("ws") + "/"]),
-            "ONEBOT_ACCESS_TOKEN": TOKEN,
-            "LOG_LEVEL": "DEBUG",
-        }
+    nb_port, api_port = free_port(), free_port()
+    env: dict[str, str] = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(nb_port),
+        "ONEBOT_ACCESS_TOKEN": TOKEN,
+        "LOG_LEVEL": "DEBUG",
+    }
+    options: dict[str, Any] = {"access_token": TOKEN, "heartbeat_ms": 100}
+    if mode == "ws":
+        env["DRIVER"] = "~aiohttp"
+        options["ws"] = ("127.0.0.1", api_port)
+        env["ONEBOT_WS_URLS"] = json.dumps([f"ws://127.0.0.1:{api_port}/"])
+    elif mode == "ws-reverse":
+        env["DRIVER"] = "~quart"
+        options["ws_reverse"] = [f"ws://127.0.0.1:{nb_port}/onebot/v11/ws"]
+        options["reconnect_interval_ms"] = 100
+    else:
+        env["DRIVER"] = "~quart+~aiohttp"
+        env["ONEBOT_SECRET"] = SECRET
+        env["ONEBOT_API_ROOTS"] = json.dumps({str(BOT_QQ): f"http://127.0.0.1:{api_port}/"})
+        options.update(
+            http=("127.0.0.1", api_port),
+            post_urls=[f"http://127.0.0.1:{nb_port}/onebot/v11/http"],
+            secret=SECRET,
+            heartbeat_ms=0,
+        )
+    async with OneBotServer(client, **options) as server:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             str(BOT_SCRIPT),
@@ -49,8 +92,15 @@ async def test_nonebot_forward_ws_private_and_group(
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
-            await until(lambda: server.sinks, timeout=30)  # NoneBot connected
-            await asyncio.sleep(0.3)  # it registers the bot on the lifecycle event
+            if mode == "http":
+                loop = asyncio.get_running_loop()
+                end = loop.time() + 30
+                while not await port_open(nb_port):
+                    assert loop.time() < end, "NoneBot did not start"
+                    await asyncio.sleep(0.05)
+            else:
+                await until(lambda: server.sinks, timeout=30)  # NoneBot connected
+                await asyncio.sleep(0.3)  # it registers the bot on connecting
             emulator.user(10002).send_buddy(BOT_QQ, "hello nonebot")
             await until(lambda: sent_to(emulator, "buddy", 10002), timeout=10)
             emulator.user(10003).send_group(200001, "hi group")
