@@ -132,3 +132,17 @@ async def test_in_process_session_lost_exits_1(
     emulator.kick(BOT_QQ)
     assert await asyncio.wait_for(task, 20) == 1
     assert "session ended" in capsys.readouterr().err
+
+
+async def test_a_taken_port_is_a_clear_error(
+    emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = tmp_path / "session.json"
+    assert await amain(["login", "--base-url", emulator.url, "--session", str(session)]) == 0
+    capsys.readouterr()
+    taken = emulator.url.rsplit(":", 1)[1]
+    args = ["onebot", "--base-url", emulator.url, "--session", str(session)]
+    assert await amain([*args, "--http", f"127.0.0.1:{taken}"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot listen" in err
+    assert "Traceback" not in err
