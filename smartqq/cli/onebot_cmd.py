@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from typing import Any
@@ -38,8 +39,17 @@ def add_onebot_command(sub: Any) -> None:
         help="serve OneBot v11 (for NoneBot2, Koishi, aiocqhttp…) over the saved session",
     )
     _add_common(p)
-    p.add_argument("--access-token", help="checked on --ws/--http, sent on --ws-reverse")
-    p.add_argument("--secret", help="signs HTTP POST reports (X-Signature)")
+    # The environment keeps secrets out of `ps` listings.
+    p.add_argument(
+        "--access-token",
+        default=os.environ.get("SMARTQQ_ONEBOT_TOKEN"),
+        help="checked on --ws/--http, sent on --ws-reverse (default: $SMARTQQ_ONEBOT_TOKEN)",
+    )
+    p.add_argument(
+        "--secret",
+        default=os.environ.get("SMARTQQ_ONEBOT_SECRET"),
+        help="signs HTTP POST reports, X-Signature (default: $SMARTQQ_ONEBOT_SECRET)",
+    )
     p.add_argument(
         "--ws-reverse",
         action="append",

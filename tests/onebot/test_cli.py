@@ -37,13 +37,12 @@ async def start(emulator: Emulator, session: Path, *extra: str) -> asyncio.subpr
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_serves_the_saved_session_and_stops_with_0(
-    emulator: Emulator, tmp_path: Path, sig: signal.Signals
+    emulator: Emulator, tmp_path: Path, sig: signal.Signals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = tmp_path / "session.json"
     assert await amain(["login", "--base-url", emulator.url, "--session", str(session)]) == 0
-    proc = await start(
-        emulator, session, "--ws", "127.0.0.1:0", "--access-token", "t", "--heartbeat", "0"
-    )
+    monkeypatch.setenv("SMARTQQ_ONEBOT_TOKEN", "t")  # the token from the environment
+    proc = await start(emulator, session, "--ws", "127.0.0.1:0", "--heartbeat", "0")
     try:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
