@@ -1,8 +1,8 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
 Commands: ``demo``, ``legacy-demo``, ``emulator``, ``login``, ``listen``, ``send``,
-``contacts``, ``onebot``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure,
-2 bad arguments, 3 a send with uncertain delivery, 130 interrupted.
+``contacts``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
+3 a send with uncertain delivery, 130 interrupted.
 """
 
 from __future__ import annotations
