@@ -11,7 +11,6 @@ import aiohttp
 import pytest
 
 from smartqq.client import Client
-from smartqq.emulator import Emulator
 from smartqq.onebot import OneBotServer
 
 TOKEN = "s3cret-token"
@@ -65,6 +64,3 @@ async def call(
 
 def is_message(frame: dict[str, Any]) -> bool:
     return frame.get("post_type") == "message"
-
-
-__all__ = ["AUTH", "TOKEN", "Emulator", "call", "is_message", "recv_json", "recv_until"]
