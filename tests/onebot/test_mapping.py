@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from smartqq.client import Client
 from smartqq.emulator import BOT_QQ, Emulator
+from smartqq.events import Event, LoggedIn, Reconnected
 from smartqq.onebot import OneBotServer
 
 from .conftest import AUTH, call, is_message, recv_json, recv_until
@@ -74,3 +76,30 @@ async def test_a_closed_session_answers_104_and_offline(client: Client, ws: Any)
     assert (answer["status"], answer["retcode"]) == ("failed", 104)
     status = await call(ws, "get_status", echo=2)
     assert status["data"] == {"online": False, "good": False}
+
+
+async def test_ids_survive_a_relogin(
+    client: Client, emulator: Emulator, onebot: OneBotServer, ws: Any
+) -> None:
+    emulator.user(10002).send_buddy(BOT_QQ, "before")
+    before = await recv_until(ws, is_message)
+    back = asyncio.ensure_future(
+        client.wait_for(Event, check=lambda e: isinstance(e, LoggedIn | Reconnected), timeout=15)
+    )
+    await asyncio.sleep(0)
+    emulator.expire_sessions()  # the client recovers (a relink: same uins)
+    assert isinstance(await back, Reconnected)
+    emulator.user(10002).send_buddy(BOT_QQ, "between")
+    assert (await recv_until(ws, is_message))["user_id"] == 10002
+    old_uins = {f.uin for f in await client.get_friends()}
+    back = asyncio.ensure_future(client.wait_for(LoggedIn, timeout=20))
+    await asyncio.sleep(0)
+    await emulator.restart(keep_logins=False)  # the server forgets us: a full login, new uins
+    await back
+    assert {f.uin for f in await client.get_friends()} != old_uins
+    emulator.user(10002).send_buddy(BOT_QQ, "after")
+    after = await recv_until(ws, lambda f: is_message(f) and f["raw_message"] == "after")
+    assert after["user_id"] == before["user_id"] == 10002
+    answer = await call(ws, "send_private_msg", echo="r", user_id=10002, message="still you")
+    assert answer["status"] == "ok"
+    assert emulator.sent[-1]["to"] == 10002
