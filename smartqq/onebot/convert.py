@@ -189,6 +189,10 @@ class Converter:
                 self.sess_routes[sender["user_id"]] = SessRoute(
                     event.from_uin, event.id, event.service_type
                 )
+                if not sender["nickname"] and event.service_type == 0:
+                    # A stranger: the group the session came through knows the name.
+                    member = await self._member(event.id, event.from_uin)
+                    sender["nickname"], sender["sex"] = member["nickname"], member["sex"]
             elif not isinstance(event, BuddyMessage):
                 sub_type = "other"
             out = self.base(

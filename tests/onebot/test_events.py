@@ -101,6 +101,7 @@ async def test_temporary_session_is_private_group_and_reply_goes_back(
     ev = await recv_until(ws, is_message)
     assert (ev["message_type"], ev["sub_type"]) == ("private", "group")
     assert ev["user_id"] == STRANGER
+    assert ev["sender"]["nickname"] == "Dave"  # from the group it came through
     answer = await call(ws, "send_private_msg", user_id=STRANGER, message="psst back")
     assert answer["status"] == "ok"
     await until(lambda: emulator.sent)
