@@ -25,6 +25,7 @@ from typing import Any
 
 from smartqq.client import Client, QRCode
 from smartqq.client.contacts import contact_tables
+from smartqq.client.session_store import save_session
 from smartqq.errors import LoginError, SmartQQError, UsageError
 from smartqq.events import Event, LifecycleEvent, MessageEvent
 from smartqq.models import SendStatus
@@ -68,6 +69,11 @@ def add_commands(sub: Any) -> None:
     _add_common(login)
     login.add_argument(
         "--qq", type=positive_int, help="password login for this QQ number (prompted, hidden)"
+    )
+    login.add_argument(
+        "--force",
+        action="store_true",
+        help="log in afresh and replace the session file, even a corrupt one",
     )
     listen = sub.add_parser("listen", help="print events as they arrive")
     _add_common(listen)
@@ -115,12 +121,14 @@ async def _login(args: argparse.Namespace, session: Path) -> int:
         if not password:
             raise CommandError("an empty password was given")
     session.parent.mkdir(parents=True, exist_ok=True)
+    force = bool(getattr(args, "force", False))
     client = Client(
         args.qq,
         password,
         base_url=args.base_url,
         profile=args.profile,
-        session_file=session,
+        # --force: never read the old file (it may be corrupt); write the new one below.
+        session_file=None if force else session,
         on_qrcode=_show_qr,
         on_captcha=_ask_captcha,
         qr_poll_interval=0.5,
@@ -129,6 +137,8 @@ async def _login(args: argparse.Namespace, session: Path) -> int:
         state = await client.login()
     finally:
         await client.close()
+    if force:
+        save_session(session, state)
     print(f"logged in as {state.nick} (QQ {state.qq}); session saved to {session}")
     return 0
 

@@ -1,0 +1,356 @@
+"""A bounded, suspicious cookie jar, with no I/O.
+
+Design note. Cookies are matched by the *real* host of a request
+(``d1.web2.qq.com``), whatever server a transport actually talks to, so the jar
+lives here instead of in aiohttp. Every ``Set-Cookie`` comes from a server we
+may not trust, so the jar follows RFC 6265's storage rules and adds limits:
+
+* ``Domain`` must domain-match the request host, and may not be a public suffix
+  (``Domain=com``, ``Domain=com.cn``; a small built-in list of the suffixes that
+  matter here, plus every single-label name) or a different IP address;
+* a name over :data:`MAX_NAME_BYTES`, a value over :data:`MAX_VALUE_BYTES`, or
+  a value with a control character (CR, LF, NUL…) or ``;`` is ignored: it would
+  otherwise be replayed into our own ``Cookie`` header;
+* at most :data:`MAX_PER_DOMAIN` cookies per domain and :data:`MAX_TOTAL` in all;
+  when full, the oldest cookie the protocol does not use makes room, and when
+  only protocol cookies are left the newcomer is dropped;
+* only :data:`PERSISTED_COOKIES` (the names PROTOCOL.md §0.4 says a logged-in
+  session uses) are written by :meth:`CookieJar.to_list`, i.e. to session files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import urlsplit
+
+from smartqq.errors import ProtocolError
+
+__all__ = [
+    "MAX_NAME_BYTES",
+    "MAX_PER_DOMAIN",
+    "MAX_TOTAL",
+    "MAX_VALUE_BYTES",
+    "PERSISTED_COOKIES",
+    "PUBLIC_SUFFIXES",
+    "Cookie",
+    "CookieJar",
+]
+
+MAX_NAME_BYTES = 256
+MAX_VALUE_BYTES = 4096
+MAX_PATH_BYTES = 1024
+MAX_PER_DOMAIN = 50
+MAX_TOTAL = 300
+_MAX_LIFETIME = 10 * 365 * 86400.0  # Max-Age beyond ten years is clamped (no overflow)
+
+PERSISTED_COOKIES: frozenset[str] = frozenset(
+    {
+        # qq.com: the login proper, sent to every web2 host.
+        "uin",
+        "skey",
+        "pt2gguin",
+        "ptwebqq",
+        "ptcz",  # hashed into logout's pt4_ptcz
+        # web2.qq.com (and w.qq.com): required by s.web2 / d1.web2.
+        "p_skey",
+        "p_uin",
+        "pt4_token",
+        # ptlogin2.qq.com: re-login without a new scan.
+        "superuin",
+        "superkey",
+        "supertoken",
+    }
+)
+"""Cookie names a saved session needs; login-time ones (qrsig, pt_login_sig,
+verifysession…) and anything else a server sets are kept in memory only."""
+
+PUBLIC_SUFFIXES: frozenset[str] = frozenset(
+    {
+        # Generic top-level domains seen in practice (single labels are refused anyway).
+        *("com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "top"),
+        # China, Hong Kong, Macau, Taiwan: where QQ's users and hosts are.
+        *("cn", "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn", "ac.cn", "mil.cn"),
+        *("hk", "com.hk", "net.hk", "org.hk", "edu.hk", "gov.hk", "idv.hk"),
+        *("mo", "com.mo", "net.mo", "org.mo"),
+        *("tw", "com.tw", "net.tw", "org.tw", "edu.tw", "gov.tw", "idv.tw"),
+        # Other common second-level registries.
+        *("co.uk", "org.uk", "ac.uk", "gov.uk", "co.jp", "ne.jp", "or.jp", "ac.jp"),
+        *("co.kr", "or.kr", "com.au", "net.au", "org.au", "com.sg", "com.my", "co.in"),
+        *("com.br", "com.tr", "com.ru", "com.ua", "co.nz", "co.za"),
+        # Shared hosting where every customer is a subdomain.
+        *("github.io", "appspot.com", "herokuapp.com", "blogspot.com", "cloudfront.net"),
+        *("amazonaws.com", "azurewebsites.net", "pages.dev", "vercel.app", "netlify.app"),
+    }
+)
+
+
+@dataclass(slots=True)
+class Cookie:
+    name: str
+    value: str
+    domain: str
+    path: str = "/"
+    expires: float | None = None
+    host_only: bool = False
+
+    def matches(self, host: str, path: str, now: float) -> bool:
+        if self.expires is not None and self.expires <= now:
+            return False
+        if self.host_only:
+            if host != self.domain:
+                return False
+        elif not (host == self.domain or host.endswith("." + self.domain)):
+            return False
+        return path.startswith(self.path) or self.path == "/"
+
+
+def _bad_value(value: str) -> bool:
+    """A value that would break (or inject into) the ``Cookie`` header we send."""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_VALUE_BYTES:
+        return True
+    # Printable ASCII only: CR/LF/NUL would inject into our own request headers, and
+    # non-ASCII is not a cookie-octet (RFC 6265 §4.1.1) nor encodable in every header.
+    return any(ch == ";" or not 0x20 <= ord(ch) < 0x7F for ch in value)
+
+
+def _bad_name(name: str) -> bool:
+    if not name or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return True
+    return any(ch in ";=," or ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in name)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def cookie_domain(host: str, attribute: str) -> tuple[str, bool] | None:
+    """The domain to file a cookie under and whether it is host-only, or None to refuse.
+
+    ``attribute`` is the ``Domain=`` value ("" when absent); ``host`` the request's.
+    """
+    host = host.lower().rstrip(".")
+    domain = attribute.strip().lstrip(".").lower().rstrip(".")
+    if not domain:
+        return (host, True) if host else None
+    if domain == host:
+        # RFC 6265 §5.3 step 5: a public suffix naming the host itself is host-only.
+        return host, domain in PUBLIC_SUFFIXES or "." not in domain or _is_ip(host)
+    if _is_ip(host) or _is_ip(domain):
+        return None  # an IP address only ever matches itself
+    if "." not in domain or domain in PUBLIC_SUFFIXES:
+        return None
+    if not host.endswith("." + domain):
+        return None  # a domain outside the request's host
+    return domain, False
+
+
+@dataclass
+class CookieJar:
+    """Cookies keyed by (name, domain, path), matched against the real request host.
+
+    Insertion order is age order (a replaced cookie moves to the end), which is
+    what eviction uses.
+    """
+
+    _cookies: dict[tuple[str, str, str], Cookie] = field(default_factory=dict)
+    max_per_domain: int = MAX_PER_DOMAIN
+    max_total: int = MAX_TOTAL
+
+    def set(self, name: str, value: str, domain: str, path: str = "/") -> None:
+        """Store a cookie the caller chose (e.g. a ptwebqq the server rotated).
+
+        Raises :class:`~smartqq.errors.ProtocolError` for a name or value that
+        could not be sent back safely (over the size caps, control characters, ``;``).
+        """
+        if _bad_name(name) or _bad_value(value):
+            raise ProtocolError(f"refusing an unsafe value for cookie {name[:40]!r}")
+        domain = domain.strip().lstrip(".").lower()
+        if not domain:
+            raise ProtocolError(f"cookie {name[:40]!r} needs a domain")
+        self._store(Cookie(name, value, domain, _clean_path(path)))
+
+    def get(self, name: str, domain: str | None = None) -> str | None:
+        """The value of ``name`` (the most specific domain wins when several exist)."""
+        want = None if domain is None else domain.lstrip(".").lower()
+        found = [
+            c
+            for c in self._cookies.values()
+            if c.name == name and (want is None or c.domain == want)
+        ]
+        if not found:
+            return None
+        return max(found, key=lambda c: len(c.domain)).value
+
+    def delete(self, name: str, domain: str | None = None) -> None:
+        want = None if domain is None else domain.lstrip(".").lower()
+        for key in [k for k in self._cookies if k[0] == name and (want is None or k[1] == want)]:
+            del self._cookies[key]
+
+    def header_for(self, url: str, now: float | None = None) -> str:
+        """The ``Cookie`` header value for a request to ``url`` (empty when none apply)."""
+        parts = urlsplit(url)
+        host, path = (parts.hostname or "").rstrip("."), parts.path or "/"
+        moment = time.time() if now is None else now
+        chosen: dict[str, Cookie] = {}
+        for c in self._cookies.values():
+            if c.matches(host, path, moment):
+                prev = chosen.get(c.name)
+                if prev is None or len(c.domain) > len(prev.domain):
+                    chosen[c.name] = c
+        return "; ".join(f"{c.name}={c.value}" for c in chosen.values())
+
+    def update_from(
+        self, url: str, set_cookie_headers: Iterable[str], now: float | None = None
+    ) -> None:
+        """Store the cookies of a response to ``url``. Malformed or unsafe ones are skipped."""
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            return
+        moment = time.time() if now is None else now
+        for header in set_cookie_headers:
+            if len(header) > 2 * (MAX_NAME_BYTES + MAX_VALUE_BYTES + MAX_PATH_BYTES):
+                continue  # far beyond any cookie we would keep: do not even parse it
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(header)
+            except CookieError:
+                continue
+            for morsel in jar.values():
+                self._take(host, morsel.key, morsel.value, morsel, moment)
+
+    def _take(self, host: str, name: str, value: str, morsel: Any, now: float) -> None:
+        if _bad_name(name) or _bad_value(value):
+            return
+        placed = cookie_domain(host, str(morsel["domain"] or ""))
+        if placed is None:
+            return
+        domain, host_only = placed
+        path = _clean_path(str(morsel["path"] or "/"))
+        expires = _expiry(str(morsel["max-age"] or ""), str(morsel["expires"] or ""), now)
+        if expires is not None and expires <= now:
+            self._cookies.pop((name, domain, path), None)
+            return
+        self._store(Cookie(name, value, domain, path, expires, host_only))
+
+    def _store(self, cookie: Cookie) -> None:
+        key = (cookie.name, cookie.domain, cookie.path)
+        if self._cookies.pop(key, None) is None:
+            same_domain = [k for k in self._cookies if k[1] == cookie.domain]
+            if len(same_domain) >= self.max_per_domain and not self._evict(same_domain):
+                return
+            if len(self._cookies) >= self.max_total and not self._evict(list(self._cookies)):
+                return
+        self._cookies[key] = cookie
+
+    def _evict(self, keys: list[tuple[str, str, str]]) -> bool:
+        """Drop the oldest of ``keys`` the protocol does not use; False if there is none."""
+        for key in keys:
+            if key[0] not in PERSISTED_COOKIES:
+                del self._cookies[key]
+                return True
+        return False
+
+    def cookies(self) -> list[Cookie]:
+        """Every cookie held (in memory; :meth:`to_list` is what gets saved)."""
+        return list(self._cookies.values())
+
+    def copy(self) -> CookieJar:
+        jar = CookieJar(max_per_domain=self.max_per_domain, max_total=self.max_total)
+        for key, c in self._cookies.items():
+            jar._cookies[key] = Cookie(c.name, c.value, c.domain, c.path, c.expires, c.host_only)
+        return jar
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """The cookies a saved session needs (:data:`PERSISTED_COOKIES`), as plain dicts."""
+        out: list[dict[str, Any]] = []
+        for c in self._cookies.values():
+            if c.name not in PERSISTED_COOKIES:
+                continue
+            item: dict[str, Any] = {
+                "name": c.name,
+                "value": c.value,
+                "domain": c.domain,
+                "path": c.path,
+            }
+            if c.expires is not None:
+                item["expires"] = c.expires
+            if c.host_only:
+                item["host_only"] = True
+            out.append(item)
+        return out
+
+    @classmethod
+    def from_list(cls, items: Iterable[Mapping[str, Any]]) -> CookieJar:
+        """A jar from :meth:`to_list` output; entries that are unsafe or unneeded are dropped."""
+        jar = cls()
+        for item in items:
+            name, value, raw_domain = item.get("name"), item.get("value"), item.get("domain")
+            path = item.get("path", "/")
+            if not (
+                isinstance(name, str)
+                and isinstance(value, str)
+                and isinstance(raw_domain, str)
+                and isinstance(path, str)
+            ):
+                continue
+            domain = raw_domain.strip().lstrip(".").lower()
+            if name not in PERSISTED_COOKIES or _bad_value(value) or not domain:
+                continue
+            if "." not in domain or domain in PUBLIC_SUFFIXES:
+                continue
+            raw_expires = item.get("expires")
+            expires = (
+                float(raw_expires)
+                if isinstance(raw_expires, int | float)
+                and not isinstance(raw_expires, bool)
+                and abs(raw_expires) < 1e12
+                else None
+            )
+            host_only = item.get("host_only") is True
+            jar._store(Cookie(name, value, domain, _clean_path(path), expires, host_only))
+        return jar
+
+    def values(self) -> list[str]:
+        """Every cookie value (for redaction)."""
+        return [c.value for c in self._cookies.values()]
+
+    def __len__(self) -> int:
+        return len(self._cookies)
+
+    def __repr__(self) -> str:
+        names = sorted({c.name for c in self._cookies.values()})
+        return f"<CookieJar {len(self._cookies)} cookies: {', '.join(names)}>"
+
+
+def _clean_path(path: str) -> str:
+    # RFC 6265 §5.2.4: a path that does not start with "/" means the default path.
+    if not path.startswith("/") or len(path) > MAX_PATH_BYTES or _bad_value(path):
+        return "/"
+    return path
+
+
+def _expiry(max_age: str, expires: str, now: float) -> float | None:
+    """When the cookie expires (None: end of session). Max-Age wins over Expires."""
+    if max_age:
+        text = max_age.strip()
+        digits = text[1:] if text[:1] == "-" else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+            return now + min(float(int(text)), _MAX_LIFETIME)
+        return None  # RFC 6265 §5.2.2: an invalid Max-Age is ignored
+    if expires:
+        try:
+            return min(parsedate_to_datetime(expires).timestamp(), now + _MAX_LIFETIME)
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return None
+    return None

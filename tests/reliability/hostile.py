@@ -1,0 +1,195 @@
+"""Shared helpers for the hostile suites: a hostile HTTP server and raw-socket peers.
+
+Everything here binds or connects to 127.0.0.1 only, is bounded (bytes sent, bytes
+read, seconds waited) and stops by itself, so a test that goes wrong fails instead
+of hanging CI or flooding the machine.
+
+* :func:`hostile_server` runs an aiohttp app on 127.0.0.1 whose every answer is
+  produced by a handler the test supplies (oversized bodies, bad cookies, garbage).
+* :func:`raw_exchange` opens a TCP connection, writes bytes, and reads until the
+  peer closes, a byte cap, or a deadline; it reports what happened as a value.
+* :func:`open_idle` / :func:`hold_open` keep sockets open without talking, to test
+  idle timeouts and connection caps.
+* :func:`fifo_writer_rescue` unblocks a thread stuck opening a FIFO, so a test of
+  "a FIFO is refused at once" cannot hang even when the code under test regresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+__all__ = [
+    "Exchange",
+    "HostileServer",
+    "fifo_writer_rescue",
+    "hold_open",
+    "hostile_server",
+    "open_idle",
+    "raw_exchange",
+]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class HostileServer:
+    url: str
+    port: int
+    requests: list[str]
+    """``"METHOD /path"`` of every request received, in order."""
+
+
+@contextlib.asynccontextmanager
+async def hostile_server(handler: Handler) -> AsyncIterator[HostileServer]:
+    """An aiohttp server on 127.0.0.1 that answers every request with ``handler``."""
+    seen: list[str] = []
+
+    async def any_route(request: web.Request) -> web.StreamResponse:
+        seen.append(f"{request.method} {request.path}")
+        return await handler(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", any_route)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, LOOPBACK, 0, shutdown_timeout=0.5)
+    await site.start()
+    server = site._server
+    assert isinstance(server, asyncio.Server)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield HostileServer(f"http://{LOOPBACK}:{port}", port, seen)
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
+class Exchange:
+    """What a raw peer saw."""
+
+    data: bytes
+    closed: bool
+    """The server closed (EOF or reset) before the deadline or the byte cap."""
+    reset: bool = False
+    elapsed: float = 0.0
+
+
+async def raw_exchange(
+    port: int,
+    payload: bytes | list[bytes],
+    *,
+    read_limit: int = 1 << 20,
+    deadline: float = 10.0,
+    pause: float = 0.0,
+    half_close: bool = False,
+) -> Exchange:
+    """Send ``payload`` (pieces ``pause`` seconds apart) to 127.0.0.1:``port``; read the answer.
+
+    Reads until EOF, ``read_limit`` bytes, or ``deadline`` seconds in all. A server that
+    resets the connection is reported as closed with ``reset=True``, not raised.
+    """
+    start = time.monotonic()
+    pieces = [payload] if isinstance(payload, bytes) else payload
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(LOOPBACK, port), timeout=deadline
+    )
+    chunks: list[bytes] = []
+    closed = reset = False
+    try:
+        try:
+            for i, piece in enumerate(pieces):
+                if i and pause:
+                    await asyncio.sleep(pause)
+                writer.write(piece)
+                await asyncio.wait_for(writer.drain(), timeout=deadline)
+            if half_close and writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, TimeoutError):
+            reset = True
+        total = 0
+        while total < read_limit:
+            left = deadline - (time.monotonic() - start)
+            if left <= 0:
+                break
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), timeout=left)
+            except TimeoutError:
+                break
+            except ConnectionError:
+                closed = reset = True
+                break
+            if not chunk:
+                closed = True
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        closed = closed or reset
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+    return Exchange(b"".join(chunks), closed, reset, time.monotonic() - start)
+
+
+async def open_idle(port: int, *, deadline: float = 10.0) -> bool:
+    """Connect and say nothing; True when the server closes us within ``deadline``."""
+    result = await raw_exchange(port, b"", deadline=deadline)
+    return result.closed
+
+
+@contextlib.asynccontextmanager
+async def hold_open(
+    port: int, count: int, *, timeout: float = 5.0
+) -> AsyncIterator[list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
+    """``count`` silent connections to 127.0.0.1:``port``, all closed on exit."""
+    conns: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for _ in range(count):
+            conns.append(
+                await asyncio.wait_for(asyncio.open_connection(LOOPBACK, port), timeout=timeout)
+            )
+        yield conns
+    finally:
+        for _, writer in conns:
+            writer.close()
+        for _, writer in conns:
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+
+
+@contextlib.contextmanager
+def fifo_writer_rescue(path: Path, after: float = 5.0) -> Iterator[threading.Event]:
+    """If something still blocks on the FIFO at ``path`` after ``after`` s, unblock it.
+
+    Yields an event that is set when the rescue had to act: a test asserts it is
+    not set (the code refused the FIFO at once) instead of asserting a duration.
+    """
+    rescued = threading.Event()
+    done = threading.Event()
+
+    def rescue() -> None:
+        if done.wait(after):
+            return
+        rescued.set()
+        with contextlib.suppress(OSError):
+            # Opening the write end releases a reader blocked in open(); closing it gives EOF.
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+
+    thread = threading.Thread(target=rescue, daemon=True)
+    thread.start()
+    try:
+        yield rescued
+    finally:
+        done.set()
+        thread.join(timeout=after + 1)
