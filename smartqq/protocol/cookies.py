@@ -345,9 +345,11 @@ def _expiry(max_age: str, expires: str, now: float) -> float | None:
     if max_age:
         text = max_age.strip()
         digits = text[1:] if text[:1] == "-" else text
-        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
-            return now + min(float(int(text)), _MAX_LIFETIME)
-        return None  # RFC 6265 §5.2.2: an invalid Max-Age is ignored
+        if not (digits.isascii() and digits.isdigit()):
+            return None  # RFC 6265 §5.2.2: an invalid Max-Age is ignored
+        # Clamp before converting: a 5,000-digit Max-Age must not cost or overflow.
+        seconds = _MAX_LIFETIME if len(digits) > 12 else min(float(digits), _MAX_LIFETIME)
+        return now - seconds if text[:1] == "-" else now + seconds
     if expires:
         try:
             return min(parsedate_to_datetime(expires).timestamp(), now + _MAX_LIFETIME)

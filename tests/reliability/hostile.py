@@ -6,6 +6,9 @@ of hanging CI or flooding the machine.
 
 * :func:`hostile_server` runs an aiohttp app on 127.0.0.1 whose every answer is
   produced by a handler the test supplies (oversized bodies, bad cookies, garbage).
+* :func:`tampering_proxy` forwards every request to a real server (the emulator)
+  and lets the test add or rewrite response headers, e.g. hostile ``Set-Cookie``
+  lines on top of a login that otherwise works.
 * :func:`raw_exchange` opens a TCP connection, writes bytes, and reads until the
   peer closes, a byte cap, or a deadline; it reports what happened as a value.
 * :func:`open_idle` / :func:`hold_open` keep sockets open without talking, to test
@@ -25,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -35,9 +39,11 @@ __all__ = [
     "hostile_server",
     "open_idle",
     "raw_exchange",
+    "tampering_proxy",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Tamper = Callable[[web.Request, list[tuple[str, str]]], list[tuple[str, str]]]
 LOOPBACK = "127.0.0.1"
 
 
@@ -47,30 +53,75 @@ class HostileServer:
     port: int
     requests: list[str]
     """``"METHOD /path"`` of every request received, in order."""
+    cookies: list[str]
+    """The ``Cookie`` header of every request ("" when absent), in order."""
 
 
 @contextlib.asynccontextmanager
 async def hostile_server(handler: Handler) -> AsyncIterator[HostileServer]:
     """An aiohttp server on 127.0.0.1 that answers every request with ``handler``."""
     seen: list[str] = []
+    cookies: list[str] = []
 
     async def any_route(request: web.Request) -> web.StreamResponse:
         seen.append(f"{request.method} {request.path}")
+        cookies.append(request.headers.get("Cookie", ""))
         return await handler(request)
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", any_route)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, LOOPBACK, 0, shutdown_timeout=0.5)
+    site = web.TCPSite(runner, LOOPBACK, 0)
     await site.start()
     server = site._server
     assert isinstance(server, asyncio.Server)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield HostileServer(f"http://{LOOPBACK}:{port}", port, seen)
+        yield HostileServer(f"http://{LOOPBACK}:{port}", port, seen, cookies)
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def tampering_proxy(
+    upstream: str, tamper: Tamper, *, timeout: float = 30.0
+) -> AsyncIterator[HostileServer]:
+    """A hostile server that forwards to ``upstream`` and lets ``tamper`` rewrite answers.
+
+    ``tamper(request, headers)`` gets the upstream response headers worth keeping
+    (``Set-Cookie``, ``Location``, ``Content-Type``) and returns the ones to send.
+    The ``Cookie`` header of every request is recorded in ``HostileServer.cookies``.
+    """
+    session = aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=timeout)
+    )
+    keep = {"set-cookie", "location", "content-type"}
+    hop_by_hop = {"content-length", "transfer-encoding", "connection", "accept-encoding"}
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in hop_by_hop}
+        body = await request.read()
+        async with session.request(
+            request.method,
+            upstream + request.path_qs,
+            data=body or None,
+            headers=headers,
+            allow_redirects=False,
+        ) as resp:
+            payload = await resp.read()
+            kept = [(k, v) for k, v in resp.headers.items() if k.lower() in keep]
+            status = resp.status
+        out = web.Response(body=payload, status=status)
+        for name, value in tamper(request, kept):
+            out.headers.add(name, value)
+        return out
+
+    try:
+        async with hostile_server(forward) as server:
+            yield server
+    finally:
+        await session.close()
 
 
 @dataclass
