@@ -41,6 +41,7 @@ from .session import SessionState
 __all__ = [
     "LoginFlow",
     "NeedCaptcha",
+    "QRStatus",
     "ShowQRCode",
     "Step",
     "Wait",
@@ -59,6 +60,16 @@ class ShowQRCode:
 
 
 @dataclass(frozen=True, slots=True)
+class QRStatus:
+    """The QR code changed state: ``waiting`` (not scanned yet), ``scanned`` (waiting for
+    the phone to confirm) or ``expired`` (a new code follows). ``attempt`` counts codes
+    from 0, like :class:`ShowQRCode`."""
+
+    status: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class NeedCaptcha:
     image: bytes
     attempt: int
@@ -69,7 +80,7 @@ class Wait:
     seconds: float
 
 
-Step = HttpRequest | ShowQRCode | NeedCaptcha | Wait
+Step = HttpRequest | ShowQRCode | QRStatus | NeedCaptcha | Wait
 LoginFlow = Generator[Step, Any, SessionState]
 
 
@@ -118,13 +129,18 @@ def qr_login_flow(
             raise ProtocolError("ptqrshow set no qrsig cookie")
         yield ShowQRCode(qr.body, refreshes)
         started = int(time.time() * 1000)
+        shown = 0  # the last code reported through QRStatus (only changes are reported)
         while True:
             answer = yield from _get(ep.ptqrlogin(p, qrsig, login_sig, started))
             cb = parse_ptuicb(answer.text)
             if cb.code in (66, 67):
+                if cb.code != shown:
+                    shown = cb.code
+                    yield QRStatus("waiting" if cb.code == 66 else "scanned", refreshes)
                 yield Wait(poll_interval)
                 continue
             if cb.code == 65:
+                yield QRStatus("expired", refreshes)
                 refreshes += 1
                 if refreshes > max_refreshes:
                     raise QRCodeExpired(f"QR code expired {refreshes} times")
