@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,11 @@ async def _login(args: argparse.Namespace, session: Path) -> int:
         password = os.environ.get("SMARTQQ_PASSWORD")
         if not password:
             try:
-                password = getpass.getpass(f"password for {args.qq}: ")
+                with warnings.catch_warnings():
+                    # Without a terminal getpass warns (with a source line) and then
+                    # prints "Password input may be echoed" itself: one notice is enough.
+                    warnings.simplefilter("ignore", getpass.GetPassWarning)
+                    password = getpass.getpass(f"password for {args.qq}: ")
             except EOFError:
                 raise CommandError(
                     "no password given (end of input); type it at the prompt"

@@ -74,7 +74,10 @@ def guarded(run: Callable[[], int]) -> int:
         return run()
     restore = _quiet_logging()
     try:
-        return run()
+        code = run()
+        # Flush here, not at interpreter exit, so a closed pipe is caught below.
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
