@@ -14,6 +14,8 @@ may not trust, so the jar follows RFC 6265's storage rules and adds limits:
 * at most :data:`MAX_PER_DOMAIN` cookies per domain and :data:`MAX_TOTAL` in all;
   when full, the oldest cookie the protocol does not use makes room, and when
   only protocol cookies are left the newcomer is dropped;
+* only the first :data:`MAX_SET_COOKIE` ``Set-Cookie`` lines of one response are
+  read (a real answer sets about ten), so a flood costs a bounded few ms;
 * only :data:`PERSISTED_COOKIES` (the names PROTOCOL.md §0.4 says a logged-in
   session uses) are written by :meth:`CookieJar.to_list`, i.e. to session files.
 """
@@ -34,6 +36,7 @@ from smartqq.errors import ProtocolError
 __all__ = [
     "MAX_NAME_BYTES",
     "MAX_PER_DOMAIN",
+    "MAX_SET_COOKIE",
     "MAX_TOTAL",
     "MAX_VALUE_BYTES",
     "PERSISTED_COOKIES",
@@ -47,6 +50,9 @@ MAX_VALUE_BYTES = 4096
 MAX_PATH_BYTES = 1024
 MAX_PER_DOMAIN = 50
 MAX_TOTAL = 300
+MAX_SET_COOKIE = 100
+# Name, value and path at their caps plus room for the other attributes.
+_MAX_HEADER = MAX_NAME_BYTES + MAX_VALUE_BYTES + MAX_PATH_BYTES + 512
 _MAX_LIFETIME = 10 * 365 * 86400.0  # Max-Age beyond ten years is clamped (no overflow)
 
 PERSISTED_COOKIES: frozenset[str] = frozenset(
@@ -165,6 +171,11 @@ class CookieJar:
     _cookies: dict[tuple[str, str, str], Cookie] = field(default_factory=dict)
     max_per_domain: int = MAX_PER_DOMAIN
     max_total: int = MAX_TOTAL
+    _per_domain: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for _, domain, _ in self._cookies:
+            self._per_domain[domain] = self._per_domain.get(domain, 0) + 1
 
     def set(self, name: str, value: str, domain: str, path: str = "/") -> None:
         """Store a cookie the caller chose (e.g. a ptwebqq the server rotated).
@@ -194,7 +205,7 @@ class CookieJar:
     def delete(self, name: str, domain: str | None = None) -> None:
         want = None if domain is None else domain.lstrip(".").lower()
         for key in [k for k in self._cookies if k[0] == name and (want is None or k[1] == want)]:
-            del self._cookies[key]
+            self._drop(key)
 
     def header_for(self, url: str, now: float | None = None) -> str:
         """The ``Cookie`` header value for a request to ``url`` (empty when none apply)."""
@@ -218,9 +229,11 @@ class CookieJar:
         except ValueError:
             return
         moment = time.time() if now is None else now
-        for header in set_cookie_headers:
-            if len(header) > 2 * (MAX_NAME_BYTES + MAX_VALUE_BYTES + MAX_PATH_BYTES):
-                continue  # far beyond any cookie we would keep: do not even parse it
+        for index, header in enumerate(set_cookie_headers):
+            if index >= MAX_SET_COOKIE:
+                break
+            if len(header) > _MAX_HEADER:
+                continue  # longer than any cookie we would keep: do not even parse it
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(header)
@@ -239,25 +252,36 @@ class CookieJar:
         path = _clean_path(str(morsel["path"] or "/"))
         expires = _expiry(str(morsel["max-age"] or ""), str(morsel["expires"] or ""), now)
         if expires is not None and expires <= now:
-            self._cookies.pop((name, domain, path), None)
+            self._drop((name, domain, path))
             return
         self._store(Cookie(name, value, domain, path, expires, host_only))
 
     def _store(self, cookie: Cookie) -> None:
         key = (cookie.name, cookie.domain, cookie.path)
-        if self._cookies.pop(key, None) is None:
-            same_domain = [k for k in self._cookies if k[1] == cookie.domain]
-            if len(same_domain) >= self.max_per_domain and not self._evict(same_domain):
+        if self._cookies.pop(key, None) is None:  # new: (re-inserted last when replacing)
+            if self._per_domain.get(cookie.domain, 0) >= self.max_per_domain and not self._evict(
+                cookie.domain
+            ):
                 return
-            if len(self._cookies) >= self.max_total and not self._evict(list(self._cookies)):
+            if len(self._cookies) >= self.max_total and not self._evict(None):
                 return
+            self._per_domain[cookie.domain] = self._per_domain.get(cookie.domain, 0) + 1
         self._cookies[key] = cookie
 
-    def _evict(self, keys: list[tuple[str, str, str]]) -> bool:
-        """Drop the oldest of ``keys`` the protocol does not use; False if there is none."""
-        for key in keys:
-            if key[0] not in PERSISTED_COOKIES:
-                del self._cookies[key]
+    def _drop(self, key: tuple[str, str, str]) -> None:
+        if self._cookies.pop(key, None) is not None:
+            left = self._per_domain[key[1]] - 1
+            if left:
+                self._per_domain[key[1]] = left
+            else:
+                del self._per_domain[key[1]]
+
+    def _evict(self, domain: str | None) -> bool:
+        """Drop the oldest cookie (of ``domain``, or any) the protocol does not use;
+        False if there is none. Only runs when the jar is full."""
+        for key in self._cookies:
+            if (domain is None or key[1] == domain) and key[0] not in PERSISTED_COOKIES:
+                self._drop(key)
                 return True
         return False
 
@@ -269,6 +293,7 @@ class CookieJar:
         jar = CookieJar(max_per_domain=self.max_per_domain, max_total=self.max_total)
         for key, c in self._cookies.items():
             jar._cookies[key] = Cookie(c.name, c.value, c.domain, c.path, c.expires, c.host_only)
+        jar._per_domain = dict(self._per_domain)
         return jar
 
     def to_list(self) -> list[dict[str, Any]]:

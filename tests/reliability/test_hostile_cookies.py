@@ -15,6 +15,7 @@ from smartqq.errors import ProtocolError
 from smartqq.protocol import CookieJar
 from smartqq.protocol.cookies import (
     MAX_PER_DOMAIN,
+    MAX_SET_COOKIE,
     MAX_TOTAL,
     MAX_VALUE_BYTES,
     PERSISTED_COOKIES,
@@ -102,7 +103,8 @@ def test_unsafe_values_and_names_are_ignored() -> None:
 def test_the_jar_is_bounded_per_domain_and_in_total() -> None:
     jar = CookieJar()
     jar.update_from(CHECK_SIG, ["skey=keep; Domain=qq.com", "uin=o1; Domain=qq.com"])
-    jar.update_from(CHECK_SIG, [f"junk{i}=x; Domain=qq.com" for i in range(5_000)])
+    for start in range(0, 5_000, 100):  # 50 responses of 100 cookies each
+        jar.update_from(CHECK_SIG, [f"junk{i}=x; Domain=qq.com" for i in range(start, start + 100)])
     on_qq = [c for c in jar.cookies() if c.domain == "qq.com"]
     assert len(on_qq) == MAX_PER_DOMAIN
     # The protocol's own cookies survive the flood; the oldest junk made room.
@@ -119,10 +121,25 @@ def test_the_jar_is_bounded_per_domain_and_in_total() -> None:
     assert jar.get("skey") == "renewed"
 
 
+def test_only_the_first_set_cookie_lines_of_a_response_are_read() -> None:
+    jar = CookieJar()
+    lines = [f"j{i}=x; Domain=ptlogin4.web2.qq.com" for i in range(MAX_SET_COOKIE)]
+    jar.update_from(CHECK_SIG, [*lines, "late=1; Domain=qq.com"])
+    assert jar.get("late") is None
+    jar.update_from(CHECK_SIG, ["late=1; Domain=qq.com"])
+    assert jar.get("late") == "1"
+
+
 def test_protocol_cookies_on_many_paths_cannot_grow_the_jar() -> None:
     jar = CookieJar()
-    jar.update_from(CHECK_SIG, [f"skey={i}; Domain=qq.com; Path=/p{i}" for i in range(1000)])
+    for start in range(0, 1000, 100):
+        paths = range(start, start + 100)
+        jar.update_from(CHECK_SIG, [f"skey={i}; Domain=qq.com; Path=/p{i}" for i in paths])
     assert len(jar) == MAX_PER_DOMAIN
+    jar.delete("skey")
+    assert len(jar) == 0
+    jar.update_from(CHECK_SIG, ["skey=again; Domain=qq.com"])  # the count went down too
+    assert jar.get("skey") == "again"
 
 
 def test_expiry_attributes_are_bounded() -> None:
