@@ -34,7 +34,7 @@ from smartqq.events import Event, LifecycleEvent, MessageEvent
 from smartqq.models import SendStatus
 from smartqq.protocol.flows import QRStatus
 
-from .argtypes import positive_int
+from .argtypes import base_url, positive_float, positive_int
 
 __all__ = ["add_commands", "run_command"]
 
@@ -54,6 +54,7 @@ def default_session_path() -> Path:
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
+        type=base_url,
         default=os.environ.get("SMARTQQ_BASE_URL"),
         help="server to connect to, e.g. http://127.0.0.1:8188 (default: $SMARTQQ_BASE_URL)",
     )
@@ -91,7 +92,7 @@ def add_commands(sub: Any) -> None:
     listen.add_argument(
         "--count", type=positive_int, help="stop after this many non-lifecycle events"
     )
-    listen.add_argument("--timeout", type=float, help="stop after this many seconds")
+    listen.add_argument("--timeout", type=positive_float, help="stop after this many seconds")
     send = sub.add_parser("send", help="send a message to a friend, group or discussion")
     _add_common(send)
     send.add_argument("kind", choices=("buddy", "group", "discuss"))
@@ -159,7 +160,12 @@ async def _login(args: argparse.Namespace, session: Path) -> int:
                 ) from None
         if not password:
             raise CommandError("an empty password was given")
-    session.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        session.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot create the directory for {session}: {exc.strerror or exc}"
+        ) from None
     force = bool(getattr(args, "force", False))
     progress = QRProgress(invert=bool(getattr(args, "invert", False)))
     client = Client(

@@ -52,6 +52,37 @@ def test_bad_ports_are_argparse_errors(argv: list[str]) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["listen", "--timeout", "nan"], "is not a finite number"),
+        (["listen", "--timeout", "inf"], "is not a finite number"),
+        (["listen", "--timeout", "-1"], "must be > 0"),
+        (["login", "--base-url", "http://[::1"], "is not a URL"),
+        (["login", "--base-url", "http://h:99999"], "is not a URL"),
+        (["login", "--base-url", "ftp://h"], "is not an http:// or https:// URL"),
+        (["send", "buddy", "x", "y", "--base-url", "127.0.0.1:8188"], "is not an http://"),
+    ],
+)
+def test_bad_values_are_argparse_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+async def test_an_unwritable_session_directory_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["login", "--base-url", "http://127.0.0.1:9", "--session", "/dev/null/s.json"]
+    assert await amain(args) == 1
+    assert "smartqq login: cannot create the directory for /dev/null/s.json" in (
+        capsys.readouterr().err
+    )
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
