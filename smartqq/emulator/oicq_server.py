@@ -23,7 +23,8 @@ are constructor options; defaults in brackets):
   for them to drain [``write_timeout=10`` s]: past either, the peer is dropped;
 * messages waiting for offline users [``max_offline_per_account=100``, oldest dropped
   first; ``max_offline_total=10000``, newest refused], none for unknown numbers;
-* accounts created by ``Register`` [``max_registrations=1000``], each in O(1).
+* accounts created by ``Register`` [``max_registrations=1000``], each in O(1), and
+  pending friend requests [``max_friend_requests=10000``].
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ MAX_WRITE_BUFFER = 1 << 20
 MAX_OFFLINE_PER_ACCOUNT = 100
 MAX_OFFLINE_TOTAL = 10_000
 MAX_REGISTRATIONS = 1000
+MAX_FRIEND_REQUESTS = 10_000
 
 
 class _SlowPeer(Exception):
@@ -111,6 +113,7 @@ class OICQServer(TCPServer):
         max_offline_per_account: int = MAX_OFFLINE_PER_ACCOUNT,
         max_offline_total: int = MAX_OFFLINE_TOTAL,
         max_registrations: int = MAX_REGISTRATIONS,
+        max_friend_requests: int = MAX_FRIEND_REQUESTS,
     ) -> None:
         self.world = world if world is not None else demo_world()
         self.dialect = dialect
@@ -122,6 +125,7 @@ class OICQServer(TCPServer):
         self.max_offline_per_account = max_offline_per_account
         self.max_offline_total = max_offline_total
         self.max_registrations = max_registrations
+        self.max_friend_requests = max_friend_requests
         self.online: dict[int, _Conn] = {}
         self.waiting: dict[int, deque[msg.Message]] = {}
         self.waiting_total = 0
@@ -363,7 +367,10 @@ def _add_friend(srv: OICQServer, conn: _Conn, m: msg.AddFriend) -> None:
 
 def _request(srv: OICQServer, conn: _Conn, m: msg.RequestFriend) -> None:
     if m.friend in srv.world.accounts:
-        srv.requests.add((conn.uin, m.friend))
+        if (conn.uin, m.friend) not in srv.requests:
+            if len(srv.requests) >= srv.max_friend_requests:
+                return  # pending requests are capped; a refused one is not delivered
+            srv.requests.add((conn.uin, m.friend))
         srv.deliver(m.friend, msg.Incoming(1, conn.uin, m.reason, 2))
 
 

@@ -277,6 +277,24 @@ async def test_oicq_registration_is_capped_and_skips_taken_numbers() -> None:
     assert (third.ok, third.uin) == (0, 0)
 
 
+async def test_oicq_pending_friend_requests_are_capped() -> None:
+    world = demo_world()
+    async with OICQServer(world, max_friend_requests=2) as srv:
+        alice = OICQClient(srv.host, srv.port)
+        await alice.connect()
+        try:
+            await alice.login(10002, "alice-pw")
+            for target in (10003, 10004, 10001, 10003):
+                await alice.send(msg.RequestFriend(10002, target, "hi"))
+            await alice.ping()
+        finally:
+            await alice.close()
+        assert srv.requests == {(10002, 10003), (10002, 10004)}
+        # The refused request was not delivered either; the repeated one was.
+        assert 10001 not in srv.waiting
+        assert len(srv.waiting[10003]) == 2
+
+
 async def test_oicq_random_frames_never_reach_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
