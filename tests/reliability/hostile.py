@@ -74,9 +74,7 @@ async def hostile_server(handler: Handler) -> AsyncIterator[HostileServer]:
     await runner.setup()
     site = web.TCPSite(runner, LOOPBACK, 0)
     await site.start()
-    server = site._server
-    assert isinstance(server, asyncio.Server)
-    port = server.sockets[0].getsockname()[1]
+    port = int(runner.addresses[0][1])
     try:
         yield HostileServer(f"http://{LOOPBACK}:{port}", port, seen, cookies)
     finally:

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from smartqq.emulator import Emulator
-from smartqq.errors import ProtocolError
+from smartqq.errors import ProtocolError, SmartQQError
 from smartqq.protocol import CookieJar
 from smartqq.protocol.cookies import (
     MAX_PER_DOMAIN,
@@ -23,7 +23,7 @@ from smartqq.protocol.cookies import (
 )
 from smartqq.testing import make_client
 
-from .hostile import tampering_proxy
+from .hostile import hostile_server, tampering_proxy
 
 PTLOGIN = "https://ssl.ptlogin2.qq.com/ptqrlogin"
 CHECK_SIG = "http://ptlogin4.web2.qq.com/check_sig"
@@ -238,3 +238,24 @@ async def _login_via(url: str, session: Path) -> None:
         await client.login()
     finally:
         await client.close()
+
+
+async def test_a_server_that_only_sends_cookies_gets_a_typed_error(tmp_path: Path) -> None:
+    from smartqq.client import Client
+
+    async def flood(request: web.Request) -> web.StreamResponse:
+        resp = web.Response(text="<html>no login here</html>", content_type="text/html")
+        for i in range(90):
+            resp.headers.add("Set-Cookie", f"j{i}=x; Domain=qq.com; Path=/")
+        resp.headers.add("Set-Cookie", "skey=evil; Domain=com")
+        return resp
+
+    async with hostile_server(flood) as server:
+        client = Client(base_url=server.url, session_file=tmp_path / "s.json", on_qrcode=print)
+        try:
+            with pytest.raises(SmartQQError):
+                await client.login()
+        finally:
+            await client.close()
+    assert server.requests  # the client really talked to it
+    assert not (tmp_path / "s.json").exists()
