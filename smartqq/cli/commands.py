@@ -272,6 +272,8 @@ async def _session_lost(client: Client) -> int:
         reason = f"the account was kicked ({exc})" if str(exc) else "the account was kicked"
     except SmartQQError as exc:
         reason = f"the session was lost ({type(exc).__name__}: {exc})"
+    except Exception as exc:  # a bug ended polling: still exit 4 so a supervisor restarts
+        reason = f"polling stopped ({type(exc).__name__})"
     print(f"smartqq listen: {reason}", file=sys.stderr, flush=True)
     return EXIT_SESSION_LOST
 
