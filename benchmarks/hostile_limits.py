@@ -64,6 +64,7 @@ def _refused(path: Path) -> None:
 def cookies() -> list[tuple[str, float]]:
     flood = [f"junk{i}=x; Domain=qq.com; Path=/" for i in range(5000)]
     big = ["skey=" + "v" * 8000 + "; Domain=qq.com"] * 1000
+    packed = ["; ".join(f"c{i}=x" for i in range(500))] * 1000  # 500 pairs a line
 
     def run(headers: list[str]) -> None:
         CookieJar().update_from("http://ptlogin4.web2.qq.com/check_sig", headers)
@@ -71,6 +72,7 @@ def cookies() -> list[tuple[str, float]]:
     return [
         ("cookie jar: one answer with 5,000 Set-Cookie lines", median_ms(lambda: run(flood))),
         ("cookie jar: 1,000 Set-Cookie lines of 8 KB", median_ms(lambda: run(big))),
+        ("cookie jar: 1,000 lines of 500 name=value pairs", median_ms(lambda: run(packed))),
     ]
 
 

@@ -27,7 +27,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,8 +50,11 @@ MAX_PATH_BYTES = 1024
 MAX_PER_DOMAIN = 50
 MAX_TOTAL = 300
 MAX_SET_COOKIE = 100
+_ATTRIBUTES = frozenset({"domain", "path", "max-age", "expires"})
+_MAX_ATTRIBUTES = 16
 # Name, value and path at their caps plus room for the other attributes.
 _MAX_HEADER = MAX_NAME_BYTES + MAX_VALUE_BYTES + MAX_PATH_BYTES + 512
+_SEPARATORS = frozenset('()<>@,;:\\"/[]?={} \t')
 _MAX_LIFETIME = 10 * 365 * 86400.0  # Max-Age beyond ten years is clamped (no overflow)
 
 PERSISTED_COOKIES: frozenset[str] = frozenset(
@@ -128,7 +130,8 @@ def _bad_value(value: str) -> bool:
 def _bad_name(name: str) -> bool:
     if not name or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         return True
-    return any(ch in ";=," or ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in name)
+    # An RFC 2616 token: no separators, spaces, controls or non-ASCII.
+    return any(ch in _SEPARATORS or not 0x20 < ord(ch) < 0x7F for ch in name)
 
 
 def _is_ip(host: str) -> bool:
@@ -209,8 +212,11 @@ class CookieJar:
 
     def header_for(self, url: str, now: float | None = None) -> str:
         """The ``Cookie`` header value for a request to ``url`` (empty when none apply)."""
-        parts = urlsplit(url)
-        host, path = (parts.hostname or "").rstrip("."), parts.path or "/"
+        try:
+            parts = urlsplit(url)
+            host, path = (parts.hostname or "").rstrip("."), parts.path or "/"
+        except ValueError:
+            return ""
         moment = time.time() if now is None else now
         chosen: dict[str, Cookie] = {}
         for c in self._cookies.values():
@@ -234,23 +240,19 @@ class CookieJar:
                 break
             if len(header) > _MAX_HEADER:
                 continue  # longer than any cookie we would keep: do not even parse it
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(header)
-            except CookieError:
-                continue
-            for morsel in jar.values():
-                self._take(host, morsel.key, morsel.value, morsel, moment)
+            parsed = _parse_set_cookie(header)
+            if parsed is not None:
+                self._take(host, *parsed, moment)
 
-    def _take(self, host: str, name: str, value: str, morsel: Any, now: float) -> None:
+    def _take(self, host: str, name: str, value: str, attrs: dict[str, str], now: float) -> None:
         if _bad_name(name) or _bad_value(value):
             return
-        placed = cookie_domain(host, str(morsel["domain"] or ""))
+        placed = cookie_domain(host, attrs.get("domain", ""))
         if placed is None:
             return
         domain, host_only = placed
-        path = _clean_path(str(morsel["path"] or "/"))
-        expires = _expiry(str(morsel["max-age"] or ""), str(morsel["expires"] or ""), now)
+        path = _clean_path(attrs.get("path") or "/")
+        expires = _expiry(attrs.get("max-age", ""), attrs.get("expires", ""), now)
         if expires is not None and expires <= now:
             self._drop((name, domain, path))
             return
@@ -356,6 +358,27 @@ class CookieJar:
     def __repr__(self) -> str:
         names = sorted({c.name for c in self._cookies.values()})
         return f"<CookieJar {len(self._cookies)} cookies: {', '.join(names)}>"
+
+
+def _parse_set_cookie(line: str) -> tuple[str, str, dict[str, str]] | None:
+    """``(name, value, attributes)`` of one ``Set-Cookie`` line (RFC 6265 §5.2), or None.
+
+    One line is one cookie: ``a=1; b=2`` is cookie ``a`` with an unknown attribute
+    ``b``. Only the attributes the jar uses are kept, the last of each winning, and
+    at most :data:`_MAX_ATTRIBUTES` are looked at.
+    """
+    pair, _, rest = line.partition(";")
+    name, eq, value = pair.partition("=")
+    if not eq:
+        return None
+    attrs: dict[str, str] = {}
+    if rest:
+        for item in rest.split(";", _MAX_ATTRIBUTES)[:_MAX_ATTRIBUTES]:
+            key, _, val = item.partition("=")
+            key = key.strip().lower()
+            if key in _ATTRIBUTES:
+                attrs[key] = val.strip()
+    return name.strip(), value.strip(), attrs
 
 
 def _clean_path(path: str) -> str:

@@ -81,7 +81,11 @@ def test_unsafe_values_and_names_are_ignored() -> None:
             '"skey=x"',
             'skey="a\r\nX-Injected: 1"; Domain=qq.com',  # real CR LF inside quotes
             'skey="a\nb"; Domain=qq.com',
-            'skey="a;b"; Domain=qq.com',
+            'skey="a\tb"; Domain=qq.com',
+            "skey=caf\u00e9; Domain=qq.com",
+            "sk ey=1; Domain=qq.com",
+            "sk(ey=1; Domain=qq.com",
+            "=novalue; Domain=qq.com",
             'skey="nul\x00"; Domain=qq.com',
             'skey="del\x7f"; Domain=qq.com',
             f"skey={'v' * (MAX_VALUE_BYTES + 1)}; Domain=qq.com",
@@ -91,6 +95,9 @@ def test_unsafe_values_and_names_are_ignored() -> None:
         ],
     )
     assert len(jar) == 0
+    # A ";" ends the value (RFC 6265): what is stored holds no ";" to inject with.
+    jar.update_from(PTLOGIN, ['skey="a;b"; Domain=qq.com'])
+    assert jar.get("skey") == '"a'
     jar.update_from(PTLOGIN, ["skey=fine; Domain=qq.com"])
     assert jar.header_for(POLL) == "skey=fine"
     # A value the caller stores itself is checked too (e.g. ptwebqq from poll 116).
@@ -128,6 +135,15 @@ def test_only_the_first_set_cookie_lines_of_a_response_are_read() -> None:
     assert jar.get("late") is None
     jar.update_from(CHECK_SIG, ["late=1; Domain=qq.com"])
     assert jar.get("late") == "1"
+
+
+def test_one_set_cookie_line_is_one_cookie() -> None:
+    jar = CookieJar()
+    line = "; ".join(f"c{i}=x" for i in range(500))
+    jar.update_from(CHECK_SIG, [line, "skey=S; extra=1; Domain=qq.com"])
+    assert sorted(c.name for c in jar.cookies()) == ["c0", "skey"]
+    assert jar.header_for("http://ptlogin4.web2.qq.com/") == "c0=x; skey=S"
+    assert jar.header_for("http://[::1") == ""
 
 
 def test_protocol_cookies_on_many_paths_cannot_grow_the_jar() -> None:
