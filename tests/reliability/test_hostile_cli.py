@@ -106,6 +106,26 @@ def test_eof_at_the_password_prompt(tmp_path: Path) -> None:
     assert "GetPassWarning" not in result.stderr
 
 
+async def test_eof_at_the_captcha_prompt(emu: Emulator, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTQQ_")}
+    env["SMARTQQ_PASSWORD"] = "carol-pw"  # Carol (10004) always needs a captcha
+    args = ["login", "--qq", "10004", "--base-url", emu.url, "--session", str(tmp_path / "s")]
+    proc = await asyncio.create_subprocess_exec(
+        *PYTHON,
+        *args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 1
+    assert b"A captcha is required" in out
+    assert b"no captcha code given (end of input)" in err
+    assert b"Traceback" not in err
+    assert b"carol-pw" not in out + err
+
+
 def _closed_pipe(*args: str, lines: int) -> tuple[int, str]:
     """Run the CLI, read ``lines`` lines of its output, close the pipe; (exit code, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTQQ_")}
