@@ -62,7 +62,8 @@ class ShowQRCode:
 @dataclass(frozen=True, slots=True)
 class QRStatus:
     """The QR code changed state: ``waiting`` (not scanned yet), ``scanned`` (waiting for
-    the phone to confirm) or ``expired`` (a new code follows). ``attempt`` counts codes
+    the phone to confirm) or ``expired`` (a new code follows; after the last allowed
+    refresh the flow raises :class:`QRCodeExpired` instead). ``attempt`` counts codes
     from 0, like :class:`ShowQRCode`."""
 
     status: str
@@ -140,10 +141,10 @@ def qr_login_flow(
                 yield Wait(poll_interval)
                 continue
             if cb.code == 65:
-                yield QRStatus("expired", refreshes)
                 refreshes += 1
                 if refreshes > max_refreshes:
                     raise QRCodeExpired(f"QR code expired {refreshes} times")
+                yield QRStatus("expired", refreshes - 1)  # a new code follows
                 break
             if cb.code == 0:
                 return (yield from establish_flow(state, cb.url, cb.nick))
