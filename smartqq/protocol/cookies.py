@@ -23,6 +23,7 @@ may not trust, so the jar follows RFC 6265's storage rules and adds limits:
 from __future__ import annotations
 
 import ipaddress
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ def cookie_domain(host: str, attribute: str) -> tuple[str, bool] | None:
     return domain, False
 
 
-@dataclass
+@dataclass(slots=True)
 class CookieJar:
     """Cookies keyed by (name, domain, path), matched against the real request host.
 
@@ -259,6 +260,13 @@ class CookieJar:
         self._store(Cookie(name, value, domain, path, expires, host_only))
 
     def _store(self, cookie: Cookie) -> None:
+        # Names, domains and paths repeat across every session of a process (1,000
+        # clients hold the same dozen names): keep one copy of each short one.
+        cookie.name, cookie.domain, cookie.path = (
+            _shared(cookie.name),
+            _shared(cookie.domain),
+            _shared(cookie.path),
+        )
         key = (cookie.name, cookie.domain, cookie.path)
         if self._cookies.pop(key, None) is None:  # new: (re-inserted last when replacing)
             if self._per_domain.get(cookie.domain, 0) >= self.max_per_domain and not self._evict(
@@ -358,6 +366,10 @@ class CookieJar:
     def __repr__(self) -> str:
         names = sorted({c.name for c in self._cookies.values()})
         return f"<CookieJar {len(self._cookies)} cookies: {', '.join(names)}>"
+
+
+def _shared(text: str) -> str:
+    return sys.intern(text) if len(text) <= 64 else text
 
 
 def _parse_set_cookie(line: str) -> tuple[str, str, dict[str, str]] | None:
