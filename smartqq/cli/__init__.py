@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from smartqq import __version__
 from smartqq.emulator.world import WorldError
 
-from .argtypes import port, positive_float, positive_int
+from .argtypes import positive_float, positive_int
 from .commands import add_commands, run_command
-from .safety import guarded
 
 __all__ = ["amain", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .argtypes import port
+
     parser = argparse.ArgumentParser(prog="smartqq", description=__doc__)
     parser.add_argument("--version", action="version", version=f"smartqq {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,15 +72,18 @@ async def amain(argv: Sequence[str] | None = None) -> int:
 
         return await run_legacy_demo()
     if args.command == "emulator":
-        from .emulator_cmd import ListenError, run_emulator
+        from .emulator_cmd import run_emulator
 
         try:
             return await run_emulator(args)
         except WorldError as exc:
             print(f"smartqq emulator: {exc}", file=sys.stderr)
             return 2
-        except ListenError as exc:
-            print(f"smartqq emulator: {exc}", file=sys.stderr)
+        except OSError as exc:
+            print(
+                f"smartqq emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                file=sys.stderr,
+            )
             return 1
     if args.command == "selfcheck":
         from .selfcheck import selfcheck
@@ -90,4 +94,6 @@ async def amain(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``smartqq`` entry point: exit codes as in the module docstring, no tracebacks."""
+    from .safety import guarded
+
     return guarded(lambda: asyncio.run(amain(argv)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 from typing import Any
 
 from smartqq.emulator import Emulator, TQQEmulator, World, demo_world
@@ -27,6 +28,15 @@ async def _start(
 
 
 async def run_emulator(args: argparse.Namespace) -> int:
+    """Serve until cancelled; 1 (and one line naming the port) when a port is busy."""
+    try:
+        return await _serve(args)
+    except ListenError as exc:
+        print(f"smartqq emulator: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(args: argparse.Namespace) -> int:
     world = World.load(args.world) if args.world else demo_world()
     emu = Emulator(
         world,
