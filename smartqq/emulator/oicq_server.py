@@ -18,7 +18,8 @@ are constructor options; defaults in brackets):
 * connections [``max_connections=1000``]: more are accepted and closed at once;
 * a frame body [``max_frame=65536`` bytes]: a longer length field closes the connection;
 * time [``read_timeout=30`` s] to finish a frame once started and to sign on after
-  connecting, and [``idle_timeout=600`` s] of silence from a signed-on user;
+  connecting (deadlines: trickling bytes or pinging does not extend them), and
+  [``idle_timeout=600`` s] of silence from a signed-on user;
 * unsent bytes to a peer that does not read [``max_write_buffer=1 MiB``] and the wait
   for them to drain [``write_timeout=10`` s]: past either, the peer is dropped;
 * messages waiting for offline users [``max_offline_per_account=100``, oldest dropped
@@ -144,15 +145,25 @@ class OICQServer(TCPServer):
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = _Conn(writer, self.dialect, self.max_write_buffer)
         frames = FrameReader(self.dialect, max_body=self.max_frame)
+        clock = asyncio.get_running_loop().time
+        connected = clock()
+        frame_started: float | None = None
         try:
             while not conn.dropped:
-                # Strangers (not signed on) and half-sent frames get the short timeout.
-                busy = frames.pending or not conn.uin
-                wait = self.read_timeout if busy else self.idle_timeout
+                # Deadlines, not per-read timeouts: a peer trickling a byte at a time (or
+                # pinging without signing on) must not hold a connection for ever.
+                deadlines = []
+                if not conn.uin:
+                    deadlines.append(connected + self.read_timeout)
+                if frame_started is not None:
+                    deadlines.append(frame_started + self.read_timeout)
+                wait = min(deadlines) - clock() if deadlines else self.idle_timeout
                 try:
+                    if wait <= 0:
+                        raise TimeoutError
                     data = await asyncio.wait_for(reader.read(65536), wait)
                 except TimeoutError:
-                    log.info("closing a connection silent for %.0f s", wait)
+                    log.info("closing a connection: too slow (signing on, a frame, or idle)")
                     return
                 if not data:
                     return
@@ -160,6 +171,10 @@ class OICQServer(TCPServer):
                     if frame.sender != Party.USER:
                         raise FrameError("a user connection sent a server frame")
                     self._handle(conn, msg.decode_message(frame, self.dialect))
+                if not frames.pending:
+                    frame_started = None
+                elif frame_started is None:
+                    frame_started = clock()
                 try:
                     await asyncio.wait_for(writer.drain(), self.write_timeout)
                 except TimeoutError:

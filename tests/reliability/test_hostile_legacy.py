@@ -180,6 +180,22 @@ async def test_oicq_read_and_idle_timeouts() -> None:
         await still_signs_on(srv)
 
 
+async def test_oicq_trickling_peers_meet_deadlines() -> None:
+    async with OICQServer(demo_world(), read_timeout=0.5) as srv:
+        # A frame sent a byte every 0.1 s: each read is quick, the frame never completes.
+        partial = frame(0x03, b"\x00" * 40)
+        trickle = await raw_exchange(
+            srv.port, [partial[i : i + 1] for i in range(40)], pause=0.1, deadline=8
+        )
+        assert trickle.closed
+        assert trickle.reset  # closed while we were still writing: before the 40th piece
+        # Pings are served before signing on, but do not buy time to sign on.
+        pings = await raw_exchange(srv.port, [msg.Ping(1).encode()] * 40, pause=0.1, deadline=8)
+        assert pings.closed
+        assert pings.reset
+        await still_signs_on(srv)
+
+
 async def _until(cond: object) -> None:
     assert callable(cond)
     while not cond():
