@@ -3,8 +3,8 @@
 It resumes the saved session exactly as ``listen`` does (never starting an
 interactive login), starts the endpoints the flags name, and runs until
 SIGINT/SIGTERM, which stop it promptly with exit code 0. Exit codes: 0 after
-a signal, 1 on a runtime failure (no session, cannot listen, session lost),
-2 on bad arguments.
+a signal, 1 on a runtime failure (no session, cannot listen), 2 on bad
+arguments, 4 when the SmartQQ session is lost (kicked, expired), as ``listen``.
 """
 
 from __future__ import annotations
@@ -73,7 +73,12 @@ def add_onebot_command(sub: Any) -> None:
 async def run_onebot(args: argparse.Namespace) -> int:
     from smartqq.onebot import OneBotConfig, OneBotServer, parse_hostport
 
-    from .commands import CommandError, _session_client, default_session_path
+    from .commands import (
+        EXIT_SESSION_LOST,
+        CommandError,
+        _session_client,
+        default_session_path,
+    )
 
     try:
         config = OneBotConfig(
@@ -126,7 +131,7 @@ async def run_onebot(args: argparse.Namespace) -> int:
             if not stop.is_set():
                 why = results[0] if isinstance(results[0], SmartQQError) else "polling stopped"
                 print(f"smartqq onebot: the SmartQQ session ended: {why}", file=sys.stderr)
-                return 1
+                return EXIT_SESSION_LOST  # as `listen`: a supervisor restarts it
     except CommandError as exc:
         print(f"smartqq onebot: {exc}", file=sys.stderr)
         return 1
