@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import control
+from . import control, webui
 from .faults import FaultSet
 from .http import EmuRequest
 from .listener import guard_accept
@@ -95,6 +95,7 @@ class Emulator(control.ControlMixin):
             app.router.add_route("*", path, self._serve)
         if self.control_enabled:
             app.add_routes(self.control_routes())
+        webui.setup(app, self)  # the web page at / (smartqq/emulator/webui)
         return app
 
     @property

@@ -76,15 +76,16 @@ class SmartQQService(State):
         route = ROUTES.get(request.path)
         if route is None:
             return EmuResponse(404, b"404: Not Found", "text/plain; charset=utf-8")
-        if request.method not in _ALLOWED[request.path]:
-            resp = EmuResponse(405, b"405: Method Not Allowed", "text/plain; charset=utf-8")
-            resp.headers.append(("Allow", ",".join(sorted(_ALLOWED[request.path]))))
-            return resp
+        # Faults first: they stand for the server or the network failing, whatever was asked.
         rule = self.faults.pick(request.path.rsplit("/", 1)[-1])
         if rule is not None:
             early = await self._apply_fault(rule)
             if early is not None:
                 return early
+        if request.method not in _ALLOWED[request.path]:
+            resp = EmuResponse(405, b"405: Method Not Allowed", "text/plain; charset=utf-8")
+            resp.headers.append(("Allow", ",".join(sorted(_ALLOWED[request.path]))))
+            return resp
         try:
             return await route[1](self, request)
         except asyncio.CancelledError:

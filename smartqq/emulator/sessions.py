@@ -67,14 +67,20 @@ class Expiring(Generic[K, V]):
             return None
         return found[1]
 
-    def pop(self, key: K) -> V | None:
+    def pop(self, key: K, default: V | None = None) -> V | None:
         value = self.get(key)
         self._items.pop(key, None)
-        return value
+        return default if value is None else value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.put(key, value)
+
+    def items(self) -> Iterator[tuple[K, V]]:
+        now = self._clock()
+        return iter([(k, v) for k, (expires, v) in self._items.items() if expires > now])
 
     def values(self) -> Iterator[V]:
-        now = self._clock()
-        return iter([v for expires, v in self._items.values() if expires > now])
+        return (v for _, v in self.items())
 
     def clear(self) -> None:
         self._items.clear()
