@@ -19,7 +19,7 @@ does on the socket transport; a body over ``request.max_bytes`` raises
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from smartqq import errors
@@ -35,10 +35,14 @@ __all__ = ["MemoryTransport"]
 PEER = ("127.0.0.1", 0)
 
 
-def _too_large(limit: int, size: int) -> errors.SmartQQError:
-    kind = getattr(errors, "ResponseTooLarge", errors.ProtocolError)
-    error: errors.SmartQQError = kind(f"response body of {size} bytes is over the {limit} cap")
-    return error
+def _too_large(endpoint: str, limit: int, size: int) -> errors.SmartQQError:
+    # ResponseTooLarge(endpoint, limit) comes with the client's transport seam; before it
+    # exists the plain ProtocolError it derives from is raised.
+    kind: Any = getattr(errors, "ResponseTooLarge", None)
+    if kind is not None:
+        error: errors.SmartQQError = kind(endpoint, limit)
+        return error
+    return errors.ProtocolError(f"{endpoint or 'response'} body of {size} bytes is over {limit}")
 
 
 def _abandon(task: asyncio.Future[EmuResponse]) -> None:
@@ -85,7 +89,7 @@ class MemoryTransport:
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         if self.closed:
-            raise errors.ClientClosedError("the in-memory transport is closed")
+            raise errors.NetworkError(f"{request.endpoint}: the transport is closed")
         limit = timeout or request.timeout or self.default_timeout
         task = asyncio.ensure_future(self.service.handle(self._incoming(request)))
         try:
@@ -103,7 +107,7 @@ class MemoryTransport:
         max_bytes = getattr(request, "max_bytes", None)
         if max_bytes is not None and len(answer.body) > max_bytes:
             answer.rollback()
-            raise _too_large(max_bytes, len(answer.body))
+            raise _too_large(request.endpoint, max_bytes, len(answer.body))
         answer.commit()
         return HttpResponse(answer.status, answer.body, tuple(answer.all_headers()), request.url)
 

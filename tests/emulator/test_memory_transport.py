@@ -133,3 +133,10 @@ async def test_a_cancelled_poll_puts_its_batch_back() -> None:
     emu.user(10002).send_buddy(10001, "not lost", token="c1")
     outcome = parse_poll((await send(t, state, ep.poll2(state))).body)
     assert [e.text for e in outcome.events if isinstance(e, BuddyMessage)] == ["not lost"]
+
+
+async def test_a_closed_transport_refuses_with_a_transport_error() -> None:
+    t = Emulator().transport()
+    await t.aclose()
+    with pytest.raises(NetworkError, match="closed"):
+        await t.send(HttpRequest("GET", "https://ssl.ptlogin2.qq.com/check"))
