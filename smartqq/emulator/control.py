@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .faults import Fault, FaultSet
-from .http import int_param
+from .http import int_param, jsonr
 from .service import SmartQQService
 from .state import Config
 from .world import World, WorldError
@@ -27,12 +27,9 @@ _KINDS = ("buddy", "group", "discuss", "discu", "sess")
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    answer = jsonr(obj, status)
     return web.Response(
-        body=text.encode("utf-8", errors="backslashreplace"),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
+        body=answer.body, status=status, content_type="application/json", charset="utf-8"
     )
 
 
