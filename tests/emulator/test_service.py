@@ -248,3 +248,34 @@ async def test_self_echo_era_option() -> None:
         r={"group_uin": gid, "content": '["no echo",["font",{}]]', "psessionid": sid},
     )
     assert (await poll(b, sid))["retcode"] == 102
+
+
+async def test_content_is_encoded_once_per_message_not_per_recipient(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smartqq.emulator import mailbox
+
+    svc, _ = service()
+    browsers = [Browser(svc) for _ in range(3)]
+    sids = [
+        (await login(b, qq, pw))["psessionid"]
+        for b, (qq, pw) in zip(
+            browsers,
+            [(10001, "bot-password"), (10002, "alice-pw"), (10003, "bob-pw")],
+            strict=True,
+        )
+    ]
+    calls: list[object] = []
+    real = mailbox._dumps
+
+    def counting(value: object) -> bytes:
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(mailbox, "_dumps", counting)
+    assert svc.inject("group", 10004, 200001, "one encoding", None) == 3
+    bodies = [await poll(b, sid) for b, sid in zip(browsers, sids, strict=True)]
+    assert len(calls) == 1  # the content, once; each recipient only formats its handles
+    handles = {body["result"][0]["value"]["send_uin"] for body in bodies}
+    assert len(handles) == 3  # every session still sees its own handle for the sender
+    assert all(body["result"][0]["value"]["content"][1] == "one encoding" for body in bodies)
