@@ -73,7 +73,7 @@ class MemoryTransport:
         headers = dict(request.headers)
         if not any(k.lower() == "host" for k in headers):
             headers["Host"] = parts.netloc
-        body = b""
+        body: bytes = getattr(request, "body", None) or b""  # a raw body, when the seam has one
         if request.form is not None:
             body = request.form_body()
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
