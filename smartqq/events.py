@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from .content import Content, Font, Segment
 from .errors import ProtocolError
+from .protocol import retcodes
 from .protocol.parsers import decode_json, snippet
 
 if TYPE_CHECKING:
@@ -444,9 +445,10 @@ class PollOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
-_IDLE_CODES = frozenset({102, 1202, 100003, 100012})
-_RELINK_CODES = frozenset({120, 121})
-_RELOGIN_CODES = frozenset({100, 108, 100000, 100001, 100002})
+# The sets come from the one retcode table (smartqq.protocol.retcodes).
+_IDLE_CODES = retcodes.POLL_IDLE
+_RELINK_CODES = retcodes.POLL_RELINK
+_RELOGIN_CODES = retcodes.POLL_RELOGIN
 
 
 @dataclass(frozen=True, slots=True)
