@@ -69,14 +69,16 @@ __all__ = [
     "SystemMessage",
     "Tips",
     "UnknownEvent",
-    "event_class_for",
     "parse_event",
     "parse_poll",
 ]
 
 
 class Replier(Protocol):
-    """What an event needs from the client to answer in its chat."""
+    """What an event needs from whoever received it: answer in its chat, name its sender.
+
+    :class:`~smartqq.Client` implements it (so do the cluster worker and test harnesses).
+    """
 
     async def reply_to(
         self,
@@ -85,6 +87,8 @@ class Replier(Protocol):
         *,
         font: Font | None = None,
     ) -> SendResult: ...
+
+    async def display_name_for(self, event: MessageEvent) -> str: ...
 
 
 def _content(value: Any) -> Content:
@@ -105,18 +109,18 @@ class Event(BaseModel):
     # The receiving client lives in ``__pydantic_private__`` without a declared
     # PrivateAttr: declaring one makes pydantic initialise it on every construction,
     # which doubled the cost of building an event (benchmarks/, parse + dispatch row).
-    def bind(self, client: Any) -> None:
-        """Attach the client that received this event (done by the dispatcher)."""
-        object.__setattr__(self, "__pydantic_private__", {"client": client})
+    def bind(self, replier: Replier) -> None:
+        """Attach the :class:`Replier` that received this event (done by the dispatcher)."""
+        object.__setattr__(self, "__pydantic_private__", {"client": replier})
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Replier | None:
         """The client that received this event (``None`` until dispatched)."""
         private = self.__pydantic_private__
         return None if private is None else private.get("client")
 
     @property
-    def _client(self) -> Any:
+    def _client(self) -> Replier | None:
         return self.client
 
     @property
@@ -161,15 +165,13 @@ class MessageEvent(Event):
             from .errors import UsageError
 
             raise UsageError("this event is not bound to a client")
-        client: Replier = self._client
-        return await client.reply_to(self, content, font=font)
+        return await self._client.reply_to(self, content, font=font)
 
     async def get_sender(self) -> str:
         """The sender's display name, resolved through the client's contact cache."""
         if self._client is None:
             return str(self.sender_uin)
-        name: str = await self._client.display_name_for(self)
-        return name
+        return await self._client.display_name_for(self)
 
 
 class BuddyMessage(MessageEvent):
@@ -403,10 +405,6 @@ _EVENT_CLASSES: dict[str, type[Event]] = {
         NickChange,
     )
 }
-
-
-def event_class_for(poll_type: str) -> type[Event] | None:
-    return _EVENT_CLASSES.get(poll_type)
 
 
 def parse_event(element: Any) -> Event:

@@ -37,10 +37,17 @@ _HEX_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 
 
 def snippet(body: bytes | str, limit: int = 120) -> str:
-    """A short, redacted excerpt of a body for error messages."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    """A short, redacted excerpt of a body for error messages.
+
+    The body is cut *before* it is decoded and redacted: redacting a 20 MB body
+    to keep its first 120 characters stalled the event loop for seconds. The cut
+    keeps a generous margin so redaction (which shortens text) still sees every
+    secret that could end up inside the excerpt.
+    """
+    head = body[: limit * 8 + 1024]
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
     text = redact(text)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return text if len(text) <= limit and len(head) == len(body) else text[:limit] + "…"
 
 
 def _call_args(text: str, name: str) -> list[str]:
