@@ -407,6 +407,10 @@ _EVENT_CLASSES: dict[str, type[Event]] = {
 }
 
 
+# What a hostile value can raise from inside a validator that pydantic does not wrap.
+_HOSTILE = (ArithmeticError, RecursionError, ValueError, TypeError, UnicodeError)
+
+
 def parse_event(element: Any) -> Event:
     """One ``{"poll_type":…,"value":{…}}`` element as a typed event (never raises)."""
     if not isinstance(element, Mapping):
@@ -424,6 +428,8 @@ def parse_event(element: Any) -> Event:
         return cls.model_validate(value)
     except (ValidationError, ProtocolError) as exc:
         return UnknownEvent(type_name=poll_type, value=value, error=_reason(exc))
+    except _HOSTILE as exc:  # Infinity in a font size, content nested 100k deep...
+        return UnknownEvent(type_name=poll_type, value=None, error=type(exc).__name__)
 
 
 def _reason(exc: Exception) -> str:
