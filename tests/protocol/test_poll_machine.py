@@ -96,7 +96,8 @@ def test_every_answer_of_the_reference(
     action = PollMachine(Delays(), clock=Clock()).answer(result)
     assert action.step is step
     assert action.retcode == body["retcode"]
-    assert not action.disconnected and not action.reconnected
+    assert not action.disconnected
+    assert not action.reconnected
 
 
 def test_every_code_of_the_table_is_in_the_test_table() -> None:
@@ -161,20 +162,27 @@ def test_failures_back_off_growing_announce_once_and_recover_once() -> None:
     assert (first.step, second.step) == (Step.BACK_OFF, Step.BACK_OFF)
     assert (first.seconds, second.seconds) == (1.0, 2.0)
     assert (first.disconnected, second.disconnected) == (True, False)
-    assert m.failing_since == 100.0 and not m.connected
+    assert m.failing_since == 100.0
+    assert not m.connected
     clock.now = 110.0
     back = answer(m, {"retcode": 102})
-    assert back.reconnected and back.step is Step.POLL
-    assert m.connected and m.failing_since is None and m.last_answer_at == 110.0
+    assert back.reconnected
+    assert back.step is Step.POLL
+    assert m.connected
+    assert m.failing_since is None
+    assert m.last_answer_at == 110.0
     assert not answer(m, {"retcode": 102}).reconnected
     assert m.failure("again").seconds == 1.0  # the backoff was reset by the success
 
 
 def test_a_kick_ends_polling_unless_relogin_on_kick() -> None:
     end = machine().kicked("logged in elsewhere")
-    assert end.step is Step.END and end.disconnected and end.reason == "logged in elsewhere"
+    assert end.step is Step.END
+    assert end.disconnected
+    assert end.reason == "logged in elsewhere"
     again = machine(relogin_on_kick=True).kicked("")
-    assert again.step is Step.RELOGIN and again.reason == "kicked"
+    assert again.step is Step.RELOGIN
+    assert again.reason == "kicked"
 
 
 def test_recovered_clears_the_escalations() -> None:
@@ -185,7 +193,9 @@ def test_recovered_clears_the_escalations() -> None:
         answer(m, {"retcode": 999})
     m.failure("x")
     m.recovered()
-    assert not m.probed and m.unknown_in_a_row == 0 and delays.attempt == 0
+    assert not m.probed
+    assert m.unknown_in_a_row == 0
+    assert delays.attempt == 0
     assert answer(m, {"retcode": 103}).step is Step.PROBE
 
 
