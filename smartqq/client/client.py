@@ -28,12 +28,12 @@ from smartqq.models import SendResult
 from smartqq.protocol.poll import PollMachine
 from smartqq.protocol.profiles import profile_by_name
 from smartqq.protocol.session import SessionState
+from smartqq.runtime.backoff import Backoff
+from smartqq.runtime.dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
 from smartqq.transport import AiohttpTransport, Transport
 
 from .api import Api, InfoCalls
-from .backoff import Backoff
 from .contacts import Contacts
-from .dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
 from .echo import EchoFilter
 from .poller import Poller, PollStats
 from .qrcode import QRCode

@@ -50,9 +50,9 @@ from smartqq.protocol.parsers import parse_envelope
 from smartqq.protocol.profiles import Profile
 from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.protocol.session import SessionState
+from smartqq.runtime.backoff import Backoff
 from smartqq.transport import Transport
 
-from .backoff import Backoff
 from .qrcode import QRCode
 from .session_store import load_session, save_session
 

@@ -24,8 +24,6 @@ import random
 import time
 from typing import TypeVar
 
-from smartqq.client.backoff import Backoff
-from smartqq.client.dispatch import Dispatcher, EventStream, HandlerRegistry
 from smartqq.errors import (
     ClientClosedError,
     HTTPStatusError,
@@ -37,6 +35,8 @@ from smartqq.events import Event
 from smartqq.legacy.errors import NotLoggedInError, TooFastError
 from smartqq.protocol.http import HttpRequest
 from smartqq.protocol.redact import register_secret, retire_secret
+from smartqq.runtime.backoff import Backoff
+from smartqq.runtime.dispatch import Dispatcher, EventStream, HandlerRegistry
 from smartqq.transport import AiohttpTransport, Transport
 
 from . import commands as cmd
