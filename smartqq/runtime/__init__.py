@@ -3,7 +3,7 @@ backoff, and (later) the start/close lifecycle. Nothing here speaks a protocol."
 
 from __future__ import annotations
 
-from smartqq.runtime.backoff import Backoff
-from smartqq.runtime.dispatch import Dispatcher, EventStream, HandlerRegistry
+from .backoff import Backoff
+from .dispatch import Dispatcher, EventStream, HandlerRegistry
 
 __all__ = ["Backoff", "Dispatcher", "EventStream", "HandlerRegistry"]
