@@ -162,3 +162,40 @@ async def test_unsendable_text_is_a_usage_error_before_any_request(tmp_path: Pat
         with pytest.raises(UsageError):
             await client.send_buddy_msg(FRIEND, "   ")
     assert service.sent == []
+
+
+async def test_an_unexpected_parser_failure_is_logged_reported_counted_and_salvaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Narrow unit: stand in for a parser bug on one answer (a RuntimeError from parse_poll).
+    import smartqq.client.poller as poller_module
+
+    real = poller_module.parse_poll
+    calls = iter([True])
+
+    def broken(body: bytes) -> object:
+        if next(calls, False):
+            raise RuntimeError("parser bug")
+        return real(body)
+
+    monkeypatch.setattr(poller_module, "parse_poll", broken)
+    reported: list[tuple[BaseException, Event]] = []
+    service = Scripted()
+    client = scripted_client(
+        service, tmp_path, on_error=lambda exc, event, handler: reported.append((exc, event))
+    )
+    seen = recorder(client, BuddyMessage)
+    async with client:
+        leaky = {"psessionid": "9" * 30, "retcode": 0, "result": [message(2, "b"), message(1, "a")]}
+        service.polls.put_nowait(HttpResponse(200, json.dumps(leaky).encode()))
+        service.batch(message(3, "next"))
+        await until(lambda: len(seen) == 3)
+    assert [e.msg_id for e in seen] == [1, 2, 3]  # type: ignore[attr-defined]
+    assert client.stats.errors == 1
+    assert client.stats.salvaged == 1
+    assert [type(exc) for exc, _ in reported] == [RuntimeError]
+    assert isinstance(reported[0][1], UnknownEvent)
+    logged = [r.getMessage() for r in caplog.records if "RuntimeError" in r.getMessage()]
+    assert len(logged) == 1
+    assert "psessionid" in logged[0]  # the excerpt shows the body's first bytes...
+    assert "9" * 30 not in logged[0]  # ...redacted
