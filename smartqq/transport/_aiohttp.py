@@ -33,6 +33,10 @@ _CHUNK = 64 * 1024
 _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
+def _fits(length: int | None, cap: int | None) -> bool:
+    return length is not None and (cap is None or length <= cap)
+
+
 class AiohttpTransport:
     """Sends requests over a pooled ``aiohttp.ClientSession`` (created lazily)."""
 
@@ -101,12 +105,16 @@ class AiohttpTransport:
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=limit),
         ) as resp:
-            reader = BodyReader(
-                resp.headers.get("Content-Encoding", ""), request.max_bytes, request.endpoint
-            )
+            encoding = resp.headers.get("Content-Encoding", "")
+            reader = BodyReader(encoding, request.max_bytes, request.endpoint)
             try:
-                async for chunk in resp.content.iter_chunked(_CHUNK):
-                    reader.feed(chunk)
+                if not encoding and _fits(resp.content_length, request.max_bytes):
+                    # The common case: a plain body of a declared length under the cap
+                    # (aiohttp stops at Content-Length), read in one go.
+                    reader.feed(await resp.read())
+                else:
+                    async for chunk in resp.content.iter_chunked(_CHUNK):
+                        reader.feed(chunk)
                 body = reader.finish()
             except BaseException:
                 resp.close()  # drop the connection: the rest of the body is never read
