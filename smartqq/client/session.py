@@ -179,7 +179,10 @@ class Session:
         if self.closed:
             raise ClientClosedError("the client is closed")
         jar = self.state.cookies if self.state is not None else self._pending_jar
-        return await self._exchange(request, jar, timeout)
+        # One coroutine frame less per held poll matters with a thousand clients.
+        return await exchange(
+            self.transport, request, jar, timeout=timeout, max_bytes=self._cap(request)
+        )
 
     async def call(self, request: HttpRequest) -> Any:
         """A JSON API call: the envelope's ``result``, or a typed error."""
@@ -188,13 +191,10 @@ class Session:
             raise HTTPStatusError(response.status, request.endpoint)
         return parse_envelope(response.body, request.endpoint)
 
-    async def _exchange(
-        self, request: HttpRequest, jar: CookieJar, timeout: float | None
-    ) -> HttpResponse:
-        cap = request.max_bytes
-        if cap is None:
-            cap = LOGIN_CAPS.get(request.endpoint, self.max_response_bytes)
-        return await exchange(self.transport, request, jar, timeout=timeout, max_bytes=cap)
+    def _cap(self, request: HttpRequest) -> int:
+        if request.max_bytes is not None:
+            return request.max_bytes
+        return LOGIN_CAPS.get(request.endpoint, self.max_response_bytes)
 
     # -- login ---------------------------------------------------------------------------
 
@@ -215,7 +215,9 @@ class Session:
                     f"a login answer could not be read ({type(exc).__name__})"
                 ) from None
             if isinstance(step, HttpRequest):
-                answer = await self._exchange(step, state.cookies, None)
+                answer = await exchange(
+                    self.transport, step, state.cookies, max_bytes=self._cap(step)
+                )
             elif isinstance(step, ShowQRCode):
                 log.info("showing QR code (attempt %d)", step.attempt)
                 await maybe_await(self.on_qrcode(QRCode(step.png, step.attempt)))

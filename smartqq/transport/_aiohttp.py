@@ -37,6 +37,24 @@ def _fits(length: int | None, cap: int | None) -> bool:
     return length is not None and (cap is None or length <= cap)
 
 
+async def _read(resp: aiohttp.ClientResponse, request: HttpRequest) -> bytes:
+    """The decoded body, never more than ``request.max_bytes`` of it."""
+    encoding = resp.headers.get("Content-Encoding", "")
+    reader = BodyReader(encoding, request.max_bytes, request.endpoint)
+    try:
+        if not encoding and _fits(resp.content_length, request.max_bytes):
+            # The common case: a plain body of a declared length under the cap
+            # (aiohttp stops at Content-Length), read in one go.
+            reader.feed(await resp.read())
+        else:
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                reader.feed(chunk)
+        return reader.finish()
+    except BaseException:
+        resp.close()  # drop the connection: the rest of the body is never read
+        raise
+
+
 class AiohttpTransport:
     """Sends requests over a pooled ``aiohttp.ClientSession`` (created lazily)."""
 
@@ -74,7 +92,28 @@ class AiohttpTransport:
             raise NetworkError(f"{request.endpoint}: the transport is closed")
         limit = timeout or request.timeout or self.default_timeout
         try:
-            return await self._exchange(request, limit)
+            url, headers = self._target(request)
+            headers.setdefault("Accept-Encoding", "gzip, deflate")
+            data = request.body
+            if request.form is not None:
+                data = request.form_body()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            if log.isEnabledFor(logging.DEBUG):  # redacting costs more than the request
+                log.debug("%s %s", request.method, redact(request.full_url))
+            async with self._client().request(
+                request.method,
+                url,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=limit),
+            ) as resp:
+                body = await _read(resp, request)
+                log.debug("%s -> %s (%d bytes)", request.endpoint, resp.status, len(body))
+                kept = tuple(
+                    (k, v) for k, v in resp.headers.items() if k.lower() not in _DROPPED_HEADERS
+                )
+                return HttpResponse(resp.status, body, kept, request.url)
         except aiohttp.ClientConnectorError as exc:
             reason = exc.os_error.strerror or type(exc.os_error).__name__
             raise ConnectError(f"cannot connect for {request.endpoint}: {reason}") from None
@@ -87,43 +126,6 @@ class AiohttpTransport:
             raise TransportError(
                 f"{request.endpoint} could not be sent: {type(exc).__name__}"
             ) from None
-
-    async def _exchange(self, request: HttpRequest, limit: float) -> HttpResponse:
-        url, headers = self._target(request)
-        headers.setdefault("Accept-Encoding", "gzip, deflate")
-        data = request.body
-        if request.form is not None:
-            data = request.form_body()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if log.isEnabledFor(logging.DEBUG):  # redacting costs more than the request itself
-            log.debug("%s %s", request.method, redact(request.full_url))
-        async with self._client().request(
-            request.method,
-            url,
-            data=data,
-            headers=headers,
-            allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=limit),
-        ) as resp:
-            encoding = resp.headers.get("Content-Encoding", "")
-            reader = BodyReader(encoding, request.max_bytes, request.endpoint)
-            try:
-                if not encoding and _fits(resp.content_length, request.max_bytes):
-                    # The common case: a plain body of a declared length under the cap
-                    # (aiohttp stops at Content-Length), read in one go.
-                    reader.feed(await resp.read())
-                else:
-                    async for chunk in resp.content.iter_chunked(_CHUNK):
-                        reader.feed(chunk)
-                body = reader.finish()
-            except BaseException:
-                resp.close()  # drop the connection: the rest of the body is never read
-                raise
-            log.debug("%s -> %s (%d bytes)", request.endpoint, resp.status, len(body))
-            kept = tuple(
-                (k, v) for k, v in resp.headers.items() if k.lower() not in _DROPPED_HEADERS
-            )
-            return HttpResponse(resp.status, body, kept, request.url)
 
     async def aclose(self) -> None:
         self._closed = True
