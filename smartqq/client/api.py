@@ -33,6 +33,7 @@ from smartqq.models import (
 from smartqq.protocol import endpoints
 from smartqq.protocol.http import HttpRequest
 
+from .checks import check_id
 from .session import Session
 
 __all__ = ["STATUSES", "Api", "InfoCalls"]
@@ -74,11 +75,12 @@ class Api:
         return self._read(parse_discu_list, data, "get_discus_list")
 
     async def group_info(self, group: Group | int) -> GroupInfo:
-        code = group.code if isinstance(group, Group) else group
+        code = check_id("group code", group.code if isinstance(group, Group) else group)
         data = await self._get(endpoints.get_group_info_ext2, code)
         return self._read(parse_group_info, data, "get_group_info_ext2")
 
     async def discu_info(self, did: int) -> DiscuInfo:
+        check_id("did", did)
         data = await self._get(endpoints.get_discu_info, did)
         return self._read(parse_discu_info, data, "get_discu_info")
 
@@ -103,12 +105,14 @@ class Api:
         )
 
     async def friend_info(self, uin: int) -> FriendInfo:
+        check_id("uin", uin)
         data = await self._get(endpoints.get_friend_info2, uin)
         return self._read(
             lambda d: parse_model(FriendInfo, d, "get_friend_info2"), data, "get_friend_info2"
         )
 
     async def long_nick(self, uin: int) -> str:
+        check_id("uin", uin)
         data = await self._get(endpoints.get_single_long_nick2, uin)
         if isinstance(data, list) and data and isinstance(data[0], dict):
             return str(data[0].get("lnick", ""))
@@ -117,6 +121,7 @@ class Api:
         )
 
     async def qq_number(self, uin: int) -> int:
+        check_id("uin", uin)
         data = await self._get(endpoints.get_friend_uin2, uin)
         if not isinstance(data, dict) or "account" not in data:
             raise ProtocolError("get_friend_uin2 gave no account", type(data).__name__)
@@ -126,7 +131,7 @@ class Api:
         return self._read(int, account, "get_friend_uin2")
 
     async def change_status(self, status: str) -> None:
-        if status not in STATUSES:
+        if not isinstance(status, str) or status not in STATUSES:
             raise UsageError(f"status must be one of {', '.join(STATUSES)}")
         state = self.session.require_state()
         await self.session.call(endpoints.change_status2(state, status))

@@ -33,6 +33,7 @@ from smartqq.runtime.dispatch import Dispatcher, ErrorHook, EventStream, Handler
 from smartqq.transport import AiohttpTransport, Transport
 
 from .api import Api, InfoCalls
+from .checks import check_options
 from .contacts import Contacts
 from .echo import EchoFilter
 from .poller import Poller, PollStats
@@ -83,15 +84,18 @@ class Client(InfoCalls, HandlerRegistry):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         ignore_self_echo: bool = True,
     ) -> None:
-        if (qq is None) != (password is None):
-            raise UsageError("password login needs both qq= and password=")
-        if qq is not None and (isinstance(qq, bool) or not isinstance(qq, int) or qq <= 0):
-            raise UsageError("qq must be a positive int")
-        if send_interval < 0 or poll_timeout <= 0 or event_buffer < 1 or max_response_bytes < 1:
-            raise UsageError(
-                "send_interval >= 0, poll_timeout > 0, event_buffer >= 1 and "
-                "max_response_bytes >= 1 are required"
-            )
+        check_options(
+            qq=qq,
+            password=password,
+            seconds={"send_interval": send_interval, "qr_poll_interval": qr_poll_interval},
+            positive={"poll_timeout": poll_timeout, "backoff_base": backoff_base},
+            backoff_cap=backoff_cap,
+            counts={
+                "event_buffer": event_buffer,
+                "max_response_bytes": max_response_bytes,
+                "dedup_window": dedup_window,
+            },
+        )
         if transport is not None and base_url is not None:
             raise UsageError("give base_url= or transport=, not both")
         self.qq = qq

@@ -35,6 +35,7 @@ from smartqq.protocol.parsers import SendOutcome, parse_send_response
 from smartqq.protocol.session import SessionState
 
 from .api import Api
+from .checks import check_id
 from .contacts import Contacts
 from .echo import EchoFilter
 from .session import Session
@@ -50,8 +51,7 @@ _BAD_CONTENT = (UnicodeError, ValueError, TypeError, OverflowError, RecursionErr
 
 
 def check_target(kind: str, target: object) -> None:
-    if isinstance(target, bool) or not isinstance(target, int) or target <= 0:
-        raise UsageError(f"{kind} target must be a positive int id, not {target!r}")
+    check_id(f"{kind} target", target)
 
 
 def _parts(content: AnyContent, font: Font | None) -> list[tuple[str, str]]:
@@ -189,6 +189,9 @@ class Sender:
         self, uin: int, content: AnyContent, group_id: int, service_type: int, font: Font | None
     ) -> SendResult:
         check_target("sess", uin)
+        check_id("group_id", group_id)
+        if service_type not in (0, 1):
+            raise UsageError("service_type must be 0 (group) or 1 (discussion)")
         _parts(content, font)  # bad content fails before the signature is fetched
         group_sig = await self.api.c2c_signature(group_id, uin, service_type)
         return await self.send(
