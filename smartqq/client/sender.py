@@ -6,8 +6,9 @@
 * Only a connection that failed before the request was written is retried
   (:class:`ConnectError`), so a retry can never duplicate a message.
 * A dead-session answer (103/100012/121...) means the message was refused:
-  the sender asks the session to recover (waiting for a recovery already under
-  way, see :meth:`Session.recover`) and resends once.
+  the sender waits for the session to be ready again (:meth:`Session.wait_ready`
+  joins a recovery already under way, or has the session start one) and resends
+  once. Senders never relink or log in themselves.
 * 1202 may have been delivered: never resent, reported as ``UNCERTAIN``.
 """
 
@@ -146,7 +147,7 @@ class Sender:
             if not retry:
                 raise
             log.warning("%s answered %d; waiting for the session", request.endpoint, exc.retcode)
-            if not await self.session.recover(exc.retcode, generation, relink_first=True):
+            if not await self.session.wait_ready(exc.retcode, generation):
                 raise
             return await self._send_part(build, wire, msg_id, retry=False)
 

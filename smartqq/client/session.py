@@ -324,6 +324,15 @@ class Session:
             generation, lambda: self._recover_locked(retcode, relink_first=relink_first)
         )
 
+    async def wait_ready(self, retcode: int, generation: int) -> bool:
+        """For senders: wait until a session newer than ``generation`` is ready.
+
+        If the poll loop (or another send) is already re-establishing the session,
+        this waits for that one; if nobody is (the poll loop is not running or has
+        not noticed yet), the session starts it. False when it cannot come back.
+        """
+        return await self.recover(retcode, generation, relink_first=True)
+
     async def once_per_generation(
         self, generation: int, reestablish: Callable[[], Awaitable[bool]]
     ) -> bool:
