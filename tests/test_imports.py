@@ -162,11 +162,3 @@ def test_the_protocol_layer_reaches_no_io_module() -> None:
     for module in [m for m in MODULES if m.startswith("smartqq.protocol")]:
         reached = _reaches(module)
         assert not {m for m in reached if m.startswith(("smartqq.client", "smartqq.transport"))}
-
-
-def test_the_retcode_table_in_the_docs_lists_every_code() -> None:
-    from smartqq.protocol import retcodes
-
-    text = (ROOT.parent / "docs" / "client.md").read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")}
-    assert {str(code) for code in retcodes.POLL} <= rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,3 +217,9 @@ def test_random_sequences_never_leave_the_step_set() -> None:
             action = m.kicked("k")
         assert isinstance(action.step, Step)
         assert action.seconds >= 0
+
+
+def test_the_retcode_table_in_the_docs_lists_every_code() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "client.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")}
+    assert {str(code) for code in retcodes.POLL} <= rows
