@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 from smartqq.errors import UsageError
+from smartqq.events import Event
 
-__all__ = ["MAX_ID", "check_id", "check_number", "check_options"]
+__all__ = ["MAX_ID", "check_id", "check_number", "check_options", "check_stream"]
 
 MAX_ID = 2**64 - 1
 """uins, gids, dids and group codes are unsigned 64-bit on the wire (PROTOCOL §0.3)."""
@@ -63,3 +64,15 @@ def check_options(
     for name, count in counts.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise UsageError(f"{name} must be an int >= 1")
+
+
+def check_stream(event_type: object, buffer: object) -> None:
+    """The arguments of ``client.events(...)``."""
+    if event_type is not None and not (
+        isinstance(event_type, type) and issubclass(event_type, Event)
+    ):
+        raise UsageError(f"cannot stream {event_type!r}: not an Event class")
+    if buffer is not None and (
+        isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1
+    ):
+        raise UsageError("buffer must be an int >= 1")

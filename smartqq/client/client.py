@@ -33,7 +33,7 @@ from smartqq.runtime.dispatch import Dispatcher, ErrorHook, EventStream, Handler
 from smartqq.transport import AiohttpTransport, Transport
 
 from .api import Api, InfoCalls
-from .checks import check_options
+from .checks import check_options, check_stream
 from .contacts import Contacts
 from .echo import EchoFilter
 from .poller import Poller, PollStats
@@ -267,6 +267,7 @@ class Client(InfoCalls, HandlerRegistry):
         counted in ``stream.dropped``. Use ``async with client.events() as s``
         (or ``s.close()``) to unsubscribe before the client closes.
         """
+        check_stream(event_type, buffer)
         return self._dispatcher.stream(event_type or Event, buffer or self.event_buffer)
 
     def feed_raw_event(self, element: dict[str, Any]) -> Event:

@@ -75,3 +75,11 @@ def test_good_options_still_build() -> None:
     client = Client(qq=123, password="x", send_interval=0, poll_timeout=1, max_response_bytes=1)
     assert isinstance(client, Client)
     assert issubclass(UsageError, SmartQQError)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "buffer"), [(str, None), ("x", None), (None, 0), (None, "x")]
+)
+def test_bad_stream_arguments_are_usage_errors(event_type: Any, buffer: Any) -> None:
+    with pytest.raises(UsageError):
+        Client().events(event_type, buffer=buffer)
