@@ -120,9 +120,11 @@ class Api:
             "get_single_long_nick2 result is not a list of objects", type(data).__name__
         )
 
-    async def qq_number(self, uin: int) -> int:
+    async def qq_number(self, uin: int, kind: int = 1) -> int:
         check_id("uin", uin)
-        data = await self._get(endpoints.get_friend_uin2, uin)
+        if kind not in (1, 4):
+            raise UsageError("kind must be 1 (a friend's uin) or 4 (a group's code)")
+        data = await self._get(endpoints.get_friend_uin2, uin, kind)
         if not isinstance(data, dict) or "account" not in data:
             raise ProtocolError("get_friend_uin2 gave no account", type(data).__name__)
         account = data["account"]
@@ -187,9 +189,12 @@ class InfoCalls:
     async def get_long_nick(self, uin: int) -> str:
         return await self._api.long_nick(uin)
 
-    async def get_qq_number(self, uin: int) -> int:
-        """The real QQ number behind a uin (Tencent disabled this in April 2017)."""
-        return await self._api.qq_number(uin)
+    async def get_qq_number(self, uin: int, *, kind: int = 1) -> int:
+        """The real QQ number behind a uin (Tencent disabled this in April 2017).
+
+        ``kind=4`` asks for a group's number given its ``code`` instead.
+        """
+        return await self._api.qq_number(uin, kind)
 
     async def change_status(self, status: str) -> None:
         await self._api.change_status(status)

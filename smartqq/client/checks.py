@@ -22,7 +22,7 @@ def check_id(name: str, value: object) -> int:
     """``value`` as an id: a positive int that fits the protocol's 64 bits."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         shown = repr(value) if not isinstance(value, int) else f"{value.bit_length()}-bit int"
-        raise UsageError(f"{name} must be a positive 64-bit int id, not {shown}")
+        raise UsageError(f"{name} must be a positive int id (at most 64 bits), not {shown}")
     return value
 
 

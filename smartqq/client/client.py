@@ -39,7 +39,7 @@ from .echo import EchoFilter
 from .poller import Poller, PollStats
 from .qrcode import QRCode
 from .sender import AnyContent, Sender
-from .session import CaptchaCallback, QRCallback, Session
+from .session import CaptchaCallback, QRCallback, QRStatusCallback, Session
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "Client"]
 
@@ -68,6 +68,7 @@ class Client(InfoCalls, HandlerRegistry):
         transport: Transport | None = None,
         profile: str = "smartqq",
         on_qrcode: QRCallback | None = None,
+        on_qr_status: QRStatusCallback | None = None,
         on_captcha: CaptchaCallback | None = None,
         on_error: ErrorHook | None = None,
         send_interval: float = 0.5,
@@ -112,6 +113,7 @@ class Client(InfoCalls, HandlerRegistry):
             password=password,
             session_file=session_file,
             on_qrcode=on_qrcode or _default_on_qrcode,
+            on_qr_status=on_qr_status,
             on_captcha=on_captcha,
             qr_poll_interval=qr_poll_interval,
             max_qr_refreshes=max_qr_refreshes,

@@ -9,11 +9,11 @@ the service are dropped.
 The loop never dies silently. A body that cannot be parsed as a whole is
 salvaged element by element (a bad element becomes an
 :class:`~smartqq.events.UnknownEvent`, the rest is dispatched); anything
-unexpected while handling one answer is logged with a short redacted excerpt
-of the body (cut *before* redaction, so a 20 MB body costs microseconds),
-reported to the error hook, counted in :class:`PollStats`, and polling goes
-on after a backoff. Only a :class:`~smartqq.errors.SmartQQError` that ends
-the session (kicked, re-login refused) stops it, with a ``Disconnected`` event.
+unexpected while handling one answer (typed or not) is logged with a short
+redacted excerpt of the body (cut *before* redaction, so a 20 MB body costs
+microseconds), reported to the error hook, counted in :class:`PollStats`, and
+polling goes on after a backoff. Only an error that ends the session (kicked,
+re-login refused, the client closed) stops it, with a ``Disconnected`` event.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ from dataclasses import dataclass
 
 from smartqq.errors import (
     APIError,
+    ClientClosedError,
     HTTPStatusError,
     Kicked,
+    LoginError,
     ProtocolError,
     ResponseTooLarge,
+    SessionExpiredError,
     SmartQQError,
     TransportError,
 )
@@ -50,6 +53,9 @@ from .echo import EchoFilter
 from .session import Session
 
 __all__ = ["PollStats", "Poller"]
+
+# What ends polling for good: the session cannot come back, or the client closed.
+_FATAL = (SessionExpiredError, LoginError, ClientClosedError, Kicked)
 
 log = logging.getLogger("smartqq.poll")
 _EXCERPT = 120
@@ -139,9 +145,9 @@ class Poller:
                     return await self._act(self.machine.failure("unreadable answer"), generation)
                 result = salvaged
             return await self._act(self.machine.answer(result), generation)
-        except (asyncio.CancelledError, SmartQQError):
+        except (asyncio.CancelledError, *_FATAL):
             raise
-        except Exception as exc:
+        except Exception as exc:  # typed or not, one answer never ends polling
             await self._unexpected(exc, body)
             await asyncio.sleep(self.machine.delays.next())
             return True
@@ -188,7 +194,10 @@ class Poller:
             return await self._dispatch(action.events, generation)
         if step is Step.ROTATE and action.ptwebqq is not None:
             log.info("ptwebqq rotated (116)")
-            session.rotate_ptwebqq(action.ptwebqq)
+            try:
+                session.rotate_ptwebqq(action.ptwebqq)
+            except ProtocolError as exc:  # a value no cookie can carry: keep the old one
+                log.warning("ignoring the rotated ptwebqq: %s", exc)
         elif step is Step.PROBE:
             log.info("103: probing get_online_buddies2")
             try:

@@ -39,6 +39,7 @@ from smartqq.protocol import endpoints
 from smartqq.protocol.flows import (
     LoginFlow,
     NeedCaptcha,
+    QRStatus,
     ShowQRCode,
     Wait,
     password_login_flow,
@@ -61,6 +62,7 @@ __all__ = ["LOGIN_CAPS", "Session", "exchange"]
 log = logging.getLogger("smartqq.login")
 
 QRCallback = Callable[[QRCode], Awaitable[None] | None]
+QRStatusCallback = Callable[[QRStatus], Awaitable[None] | None]
 CaptchaCallback = Callable[[bytes], Awaitable[str] | str]
 
 LOGIN_CAPS = {
@@ -132,6 +134,7 @@ class Session:
         password: str | None,
         session_file: str | os.PathLike[str] | None,
         on_qrcode: QRCallback,
+        on_qr_status: QRStatusCallback | None,
         on_captcha: CaptchaCallback | None,
         qr_poll_interval: float,
         max_qr_refreshes: int,
@@ -148,6 +151,8 @@ class Session:
             register_secret(password)
         self.session_file = session_file
         self.on_qrcode = on_qrcode
+        # Told when the code is scanned, waiting for confirmation, or expired.
+        self.on_qr_status = on_qr_status
         self.on_captcha = on_captcha
         self.qr_poll_interval = qr_poll_interval
         self.max_qr_refreshes = max_qr_refreshes
@@ -222,6 +227,11 @@ class Session:
                 log.info("showing QR code (attempt %d)", step.attempt)
                 await maybe_await(self.on_qrcode(QRCode(step.png, step.attempt)))
                 answer = None
+            elif isinstance(step, QRStatus):
+                log.info("QR code %d: %s", step.attempt + 1, step.status)
+                if self.on_qr_status is not None:
+                    await maybe_await(self.on_qr_status(step))
+                answer = None
             elif isinstance(step, NeedCaptcha):
                 # Flows only ask when a solver was given (has_captcha_solver).
                 assert self.on_captcha is not None
@@ -289,8 +299,8 @@ class Session:
     def rotate_ptwebqq(self, ptwebqq: str) -> None:
         """Poll answered 116: the new value goes in the state and the cookie."""
         state = self.require_state()
+        state.cookies.set("ptwebqq", ptwebqq, "qq.com")  # refuses what no header can carry
         state.ptwebqq = ptwebqq
-        state.cookies.set("ptwebqq", ptwebqq, "qq.com")
         self.swap_secrets(set(state.secrets()))
 
     def swap_secrets(self, live: set[str]) -> None:

@@ -9,11 +9,18 @@ import pytest
 
 from smartqq import BuddyMessage, Disconnected, Reconnected, UnknownEvent
 from smartqq.client.session import exchange
-from smartqq.errors import NetworkError, RequestTimeout, ResponseTooLarge, UsageError
+from smartqq.errors import (
+    NetworkError,
+    ProtocolError,
+    RequestTimeout,
+    ResponseTooLarge,
+    SmartQQError,
+    UsageError,
+)
 from smartqq.events import Event
 from smartqq.protocol.http import CookieJar, HttpRequest, HttpResponse
 from smartqq.testing import until
-from smartqq.transport import MockTransport, Transport
+from smartqq.transport import AiohttpTransport, MockTransport, Transport
 
 from .scripted import FRIEND, Scripted, message, ok, scripted_client
 
@@ -50,7 +57,8 @@ async def test_cookies_belong_to_the_session_jar_and_unsendable_ones_are_dropped
 
     transport = MockTransport(handler)
     jar = CookieJar()
-    jar.set("evil", "a\r\nInjected: yes", "qq.com")
+    with pytest.raises(ProtocolError):  # the jar refuses what a header cannot carry
+        jar.set("evil", "a\r\nInjected: yes", "qq.com")
     jar.set("ptwebqq", "p" * 8, "qq.com")
     await exchange(transport, REQ, jar)
     assert jar.get("skey") == "@abc"
@@ -64,13 +72,16 @@ async def test_cookies_belong_to_the_session_jar_and_unsendable_ones_are_dropped
 
 
 async def test_a_malformed_redirect_url_is_a_typed_error() -> None:
-    from smartqq.errors import ProtocolError
-
-    transport = MockTransport(lambda request: HttpResponse(200))
-    with pytest.raises(ProtocolError):
-        await exchange(
-            transport, HttpRequest("GET", "http://[::1/x", endpoint="check_sig"), CookieJar()
-        )
+    # Fails while the URL is read, before any connection: no server needed.
+    transport = AiohttpTransport()
+    try:
+        for url in ("http://[::1/x", "http://exa mple.com:99999/", "http://\udc80.com/"):
+            with pytest.raises(SmartQQError):
+                await exchange(
+                    transport, HttpRequest("GET", url, endpoint="check_sig"), CookieJar()
+                )
+    finally:
+        await transport.aclose()
 
 
 def recorder(client: object, *types: type[Event]) -> list[Event]:
@@ -199,3 +210,16 @@ async def test_an_unexpected_parser_failure_is_logged_reported_counted_and_salva
     assert len(logged) == 1
     assert "psessionid" in logged[0]  # the excerpt shows the body's first bytes...
     assert "9" * 30 not in logged[0]  # ...redacted
+
+
+async def test_a_rotated_ptwebqq_no_cookie_can_carry_is_ignored(tmp_path: Path) -> None:
+    service = Scripted()
+    client = scripted_client(service, tmp_path)
+    seen = recorder(client, BuddyMessage)
+    async with client:
+        before = client.state.ptwebqq if client.state else None
+        service.polls.put_nowait(HttpResponse(200, b'{"retcode":116,"p":"a\\r\\nSet: x"}'))
+        service.batch(message(1, "still polling"))
+        await until(lambda: bool(seen))
+        assert client.state is not None
+        assert client.state.ptwebqq == before
