@@ -1,6 +1,6 @@
 """``smartqq.Client``: the facade over the session, the poller, the sender and the API.
 
-Each job lives in its own module (see docs/architecture.md):
+Each job lives in its own module (see docs/client.md):
 
 * :mod:`.session` logs in, resumes, relinks, re-logs in and owns cookies and secrets;
 * :mod:`.poller` drives the pure :class:`~smartqq.protocol.poll.PollMachine`;
@@ -18,7 +18,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from typing import Any, TypeVar, overload
 
 from smartqq.content import Font
@@ -37,7 +36,7 @@ from .checks import check_options, check_stream
 from .contacts import Contacts
 from .echo import EchoFilter
 from .poller import Poller, PollStats
-from .qrcode import QRCode
+from .qrcode import show_in_terminal
 from .sender import AnyContent, Sender
 from .session import CaptchaCallback, QRCallback, QRStatusCallback, Session
 
@@ -47,12 +46,6 @@ E = TypeVar("E", bound=Event)
 log = logging.getLogger("smartqq.poll")
 DEFAULT_MAX_RESPONSE_BYTES = 8 << 20
 """Cap on poll2 and list/info bodies (decompressed); login pages and images have their own."""
-
-
-def _default_on_qrcode(qr: QRCode) -> None:
-    # Without a callback the only place a person can see the code is the terminal.
-    sys.stderr.write("Scan this QR code with the QQ mobile app:\n" + qr.terminal() + "\n")
-    sys.stderr.flush()
 
 
 class Client(InfoCalls, HandlerRegistry):
@@ -112,7 +105,7 @@ class Client(InfoCalls, HandlerRegistry):
             qq=qq,
             password=password,
             session_file=session_file,
-            on_qrcode=on_qrcode or _default_on_qrcode,
+            on_qrcode=on_qrcode or show_in_terminal,
             on_qr_status=on_qr_status,
             on_captcha=on_captcha,
             qr_poll_interval=qr_poll_interval,
@@ -136,6 +129,7 @@ class Client(InfoCalls, HandlerRegistry):
             poll_timeout=poll_timeout,
             dedup_window=dedup_window,
             echo=echo,
+            knows_sender=self.contacts.knows_sender,
         )
         self._poll_task: asyncio.Task[None] | None = None
 
@@ -294,7 +288,7 @@ class Client(InfoCalls, HandlerRegistry):
             log.exception("the error hook itself failed")
 
     def _poll_handler(self, event: Event) -> None:
-        """Stands for "the poll loop" where the error hook expects the failing handler."""
+        """Stands for the poll loop where the error hook expects the failing handler."""
 
     @property
     def handler_tasks(self) -> set[asyncio.Task[None]]:

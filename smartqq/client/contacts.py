@@ -138,6 +138,17 @@ class Contacts:
         member = info.member(uin) if info else None
         return member.display_name if member else str(uin)
 
+    def knows_sender(self, event: MessageEvent) -> bool:
+        """True when the sender is a friend or a member in the cached member list (no I/O)."""
+        uin = event.sender_uin
+        if isinstance(event, GroupMessage):
+            group_info = self.group_info.get(event.from_uin)
+            return group_info is not None and group_info.member(uin) is not None
+        if isinstance(event, DiscuMessage):
+            discu_info = self.discu_info.get(event.did or event.from_uin)
+            return discu_info is not None and discu_info.member(uin) is not None
+        return uin in self.friends
+
     async def display_name(self, event: MessageEvent) -> str:
         uin = event.sender_uin
         try:

@@ -4,9 +4,10 @@ From late 2017 the real service returned a bot's own messages in its poll
 answers, with the sender shown as a uin the bot does not know; bots that
 answered every message then answered themselves. :class:`EchoFilter`
 remembers what was just sent (chat and text, bounded in number and age) and
-claims the first incoming message that matches one of them; each send can
-claim one echo, so a person repeating the bot's words is dropped at most once
-per send, and only within the window.
+claims the first incoming message that matches one of them *and* comes from a
+sender we cannot name (a known friend or a cached group member repeating the
+bot's words is never taken for an echo). Each send claims at most one echo,
+and only within the window.
 """
 
 from __future__ import annotations
@@ -36,9 +37,13 @@ class EchoFilter:
         if text:
             self._sent.append((self.clock(), kind, target, text))
 
-    def claims(self, event: MessageEvent) -> bool:
-        """True (once per remembered send) when ``event`` is the echo of one of ours."""
-        if not self._sent:
+    def claims(self, event: MessageEvent, known: Callable[[MessageEvent], bool]) -> bool:
+        """True (once per remembered send) when ``event`` is the echo of one of ours.
+
+        ``known(event)`` tells whether its sender is someone we can name: those are
+        people, not echoes.
+        """
+        if not self._sent or known(event):
             return False
         now = self.clock()
         while self._sent and now - self._sent[0][0] > self.window:

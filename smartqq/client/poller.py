@@ -92,6 +92,7 @@ class Poller:
         poll_timeout: float,
         dedup_window: int,
         echo: EchoFilter | None,
+        knows_sender: Callable[[MessageEvent], bool] = lambda event: False,
     ) -> None:
         self.session = session
         self.machine = machine
@@ -100,6 +101,7 @@ class Poller:
         self.poll_timeout = poll_timeout
         self.dedup_window = dedup_window
         self.echo = echo
+        self.knows_sender = knows_sender
         self.stats = PollStats()
         self._seen: OrderedDict[tuple[str, int, int], None] = OrderedDict()
 
@@ -228,7 +230,7 @@ class Poller:
                 if (
                     self.echo is not None
                     and isinstance(event, MessageEvent)
-                    and self.echo.claims(event)
+                    and self.echo.claims(event, self.knows_sender)
                 ):
                     self.stats.echoes_dropped += 1
                     continue
