@@ -239,21 +239,18 @@ async def test_the_poll_loop_survives_every_hostile_answer(
     for handler in (gzip_bomb, endless, deep_json, half_body):
         hostile.polls.put_nowait(handler)
     hostile.then(infinity_font)
-    hostile.then(
-        b'{"retcode":0,"result":['
-        + b'{"poll_type":"message","value":' * 1
-        + b"[" * 100_000
-        + b"]" * 100_000
-        + b"}]}"
-    )
+    deep_content = message(5, "deep")
+    deep_content["value"]["content"] = "[" * 100_000 + "]" * 100_000  # type: ignore[index]
+    hostile.then(answer(deep_content, message(6, "beside the deep one")))
     hostile.then(answer(message(3, "after")))
     async with client:
         await until(lambda: any(getattr(e, "text", "") == "after" for e in seen), timeout=30)
         assert client.state is not None
     texts = [e.text for e in seen if isinstance(e, BuddyMessage)]
-    assert texts == ["good", "after"]
+    assert texts == ["inf", "good", "beside the deep one", "after"]
     assert client.stats.oversize == 2
-    assert any(isinstance(e, UnknownEvent) for e in seen)  # the Infinity element, kept apart
+    unknown = [e for e in seen if isinstance(e, UnknownEvent)]
+    assert len(unknown) == 1  # the 100k-deep content, kept apart from its batch
     assert any(isinstance(e, Disconnected) for e in seen)
     assert isinstance(seen[-1], BuddyMessage)
 

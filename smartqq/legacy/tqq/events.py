@@ -40,6 +40,7 @@ class TQQEvent(Event):
     """Base of every tqq event; ``sender`` is the QQ number it came from."""
 
     poll_type: ClassVar[str] = "tqq"
+    from_poll2: ClassVar[bool] = False  # not SmartQQ poll2 types: kept out of its parser
     sender: int
 
     def _bound(self) -> _Actions:
