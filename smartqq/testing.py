@@ -53,14 +53,19 @@ __all__ = [
 
 
 def make_client(emulator: Emulator, **options: Any) -> Client:
-    """A client aimed at ``emulator`` with test-friendly timings (not started)."""
+    """A client aimed at ``emulator`` with test-friendly timings (not started).
+
+    With ``transport=`` the client uses that transport instead of ``emulator.url``.
+    """
     options.setdefault("on_qrcode", lambda qr: None)
     options.setdefault("qr_poll_interval", 0.01)
     options.setdefault("send_interval", 0)
     options.setdefault("backoff_base", 0.01)
     options.setdefault("backoff_cap", 0.2)
     options.setdefault("poll_timeout", emulator.config.hold + 10)
-    return Client(base_url=emulator.url, **options)
+    if "transport" not in options:
+        options["base_url"] = emulator.url
+    return Client(**options)
 
 
 async def until(condition: Callable[[], object], timeout: float = 5.0) -> None:
