@@ -20,8 +20,12 @@ Fixtures (all function-scoped, so each test gets its own world):
 ``smartqq_emulator_options``
     Keyword arguments for :class:`~smartqq.emulator.Emulator` (short holds so
     tests stay quick). Override to change the idle form, batch size, faults…
+``smartqq_in_memory``
+    False by default. Override it to return True and the ``client`` is served by the
+    emulator in process (``Client(transport=emulator.transport())``): no port is
+    opened and the suite runs faster; ``emulator.url`` is then not served.
 ``emulator``
-    A started emulator on ``127.0.0.1`` and a free port.
+    A started emulator on ``127.0.0.1`` and a free port (not started in memory mode).
 ``client``
     A :class:`~smartqq.Client` logged in to ``emulator`` as the bot account
     (QR login, auto-confirmed) with polling running, and closed afterwards.
@@ -47,6 +51,7 @@ __all__ = [
     "emulator",
     "make_client",
     "smartqq_emulator_options",
+    "smartqq_in_memory",
     "smartqq_world",
     "until",
 ]
@@ -88,15 +93,26 @@ def smartqq_emulator_options() -> dict[str, Any]:
     return {"hold": 1.0, "qr_confirm_after": 1, "qr_account": BOT_QQ}
 
 
+@pytest.fixture
+def smartqq_in_memory() -> bool:
+    return False
+
+
 @pytest_asyncio.fixture
 async def emulator(
-    smartqq_world: World, smartqq_emulator_options: dict[str, Any]
+    smartqq_world: World, smartqq_emulator_options: dict[str, Any], smartqq_in_memory: bool
 ) -> AsyncIterator[Emulator]:
-    async with Emulator(smartqq_world, **smartqq_emulator_options) as emu:
+    emu = Emulator(smartqq_world, **smartqq_emulator_options)
+    if smartqq_in_memory:
+        yield emu  # served in process only: nothing to start
+        await emu.close()
+        return
+    async with emu:
         yield emu
 
 
 @pytest_asyncio.fixture
-async def client(emulator: Emulator) -> AsyncIterator[Client]:
-    async with make_client(emulator) as bot:
+async def client(emulator: Emulator, smartqq_in_memory: bool) -> AsyncIterator[Client]:
+    options: dict[str, Any] = {"transport": emulator.transport()} if smartqq_in_memory else {}
+    async with make_client(emulator, **options) as bot:
         yield bot

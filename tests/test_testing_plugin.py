@@ -55,9 +55,46 @@ async def test_bot(emulator, client):
     result.assert_outcomes(passed=1)
 
 
+def test_the_in_memory_fixture_option(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["smartqq.testing"]\n')
+    pytester.makepyfile(
+        test_bot="""
+import asyncio
+import pytest
+from smartqq import BuddyMessage
+
+@pytest.fixture
+def smartqq_in_memory():
+    return True
+
+@pytest.mark.asyncio
+async def test_bot(emulator, client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a socket was opened")
+    monkeypatch.setattr(asyncio.BaseEventLoop, "create_connection", refuse)
+    assert emulator.port == 0  # never started
+    assert client.state.qq == 10001
+    waiter = client.wait_for(BuddyMessage, timeout=5)
+    emulator.user(10002).send_buddy(10001, "in memory")
+    msg = await waiter
+    assert msg.text == "in memory"
+    await msg.reply("pong")
+    assert emulator.sent[-1]["text"] == "pong"
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "asyncio", "--asyncio-mode=strict", "-q")
+    result.assert_outcomes(passed=1)
+
+
 def test_fixtures_are_documented() -> None:
     import smartqq.testing as testing
 
     assert testing.__doc__ is not None
-    for name in ("smartqq_world", "smartqq_emulator_options", "emulator", "client"):
+    for name in (
+        "smartqq_world",
+        "smartqq_emulator_options",
+        "smartqq_in_memory",
+        "emulator",
+        "client",
+    ):
         assert f"``{name}``" in testing.__doc__
