@@ -85,6 +85,14 @@ class Replier(Protocol):
         font: Font | None = None,
     ) -> SendResult: ...
 
+    async def ask(
+        self,
+        event: MessageEvent,
+        content: str | Content | Segment | Sequence[str | Segment],
+        *,
+        timeout: float | None = None,
+    ) -> MessageEvent: ...
+
 
 def _content(value: Any) -> Content:
     if isinstance(value, Content):
@@ -162,6 +170,24 @@ class MessageEvent(Event):
             raise UsageError("this event is not bound to a client")
         client: Replier = self._client
         return await client.reply_to(self, content, font=font)
+
+    async def ask(
+        self,
+        content: str | Content | Segment | Sequence[str | Segment],
+        *,
+        timeout: float | None = None,
+    ) -> MessageEvent:
+        """Say ``content`` here and return the sender's next message in this chat.
+
+        That answer is consumed: no handler also sees it (so an answer that looks
+        like a command is not run as one). ``TimeoutError`` after ``timeout``.
+        """
+        if self._client is None:
+            from .errors import UsageError
+
+            raise UsageError("this event is not bound to a client")
+        client: Replier = self._client
+        return await client.ask(self, content, timeout=timeout)
 
     async def get_sender(self) -> str:
         """The sender's display name, resolved through the client's contact cache."""

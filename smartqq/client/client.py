@@ -22,7 +22,6 @@ import asyncio
 import itertools
 import logging
 import os
-import signal
 import sys
 import time
 from collections import OrderedDict
@@ -93,7 +92,8 @@ from smartqq.protocol.profiles import profile_by_name
 from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.protocol.session import SessionState
 from smartqq.runtime.backoff import Backoff
-from smartqq.runtime.dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
+from smartqq.runtime.dispatch import Concurrency, Dispatcher, ErrorHook, EventStream
+from smartqq.runtime.lifecycle import BotRuntime
 
 from .contacts import Contacts
 from .qrcode import QRCode
@@ -132,7 +132,7 @@ def _default_on_qrcode(qr: QRCode) -> None:
     sys.stderr.flush()
 
 
-class Client(HandlerRegistry):
+class Client(BotRuntime):
     """An asyncio SmartQQ client. See the module docstring and README for a tour."""
 
     def __init__(
@@ -157,6 +157,8 @@ class Client(HandlerRegistry):
         event_buffer: int = 1000,
         dedup_window: int = 4096,
         contacts_refresh: float | None = 600.0,
+        handler_concurrency: Concurrency = "chat",
+        stop_grace: float = 5.0,
     ) -> None:
         if (qq is None) != (password is None):
             raise UsageError("password login needs both qq= and password=")
@@ -186,7 +188,8 @@ class Client(HandlerRegistry):
         self.event_buffer = event_buffer
         self._backoff = Backoff(backoff_base, backoff_cap)
         self._transport = AiohttpTransport(base_url)
-        self._dispatcher = Dispatcher(self, on_error)
+        self._dispatcher = Dispatcher(self, on_error, concurrency=handler_concurrency)
+        self.stop_grace = stop_grace
         self.contacts = Contacts(self, refresh_interval=contacts_refresh)
         self.state: SessionState | None = None
         self._poll_task: asyncio.Task[None] | None = None
@@ -353,19 +356,22 @@ class Client(HandlerRegistry):
                 self._poll_loop(), name="smartqq-poll"
             )
             self.contacts.start()
+        await self._run_startup_hooks()
 
     async def close(self) -> None:
-        """Stop polling, finish (then cancel) handlers, close the connection pool."""
-        if self._closed:
-            return
-        self._closed = True
+        """Stop polling, finish (then cancel) handlers, close the connection pool:
+        :meth:`stop` (safe from a handler too)."""
+        await self.stop()
+
+    async def _halt(self) -> None:  # the runtime's stop sequence, step 1
         task, self._poll_task = self._poll_task, None
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.contacts.stop()
-        self._dispatcher.end_streams()
-        await self._dispatcher.drain(timeout=5.0)
+
+    async def _release(self) -> None:  # the runtime's stop sequence, last step
+        self._closed = True
         await self._transport.aclose()
         self._swap_secrets(set())
 
@@ -379,35 +385,6 @@ class Client(HandlerRegistry):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    async def run_until_disconnected(self) -> None:
-        """Wait until polling ends; raise :class:`Kicked` or the error that ended it."""
-        if self._poll_task is None:
-            raise UsageError("the client is not started")
-        await asyncio.shield(self._poll_task)
-        if self._fatal is not None:
-            raise self._fatal
-
-    def run(self) -> None:
-        """Blocking convenience for scripts: start, poll until disconnected or SIGINT/SIGTERM."""
-
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            stop = asyncio.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.add_signal_handler(sig, stop.set)
-                except (NotImplementedError, RuntimeError):
-                    pass
-            async with self:
-                assert self._poll_task is not None
-                stopper = loop.create_task(stop.wait())
-                await asyncio.wait({self._poll_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                stopper.cancel()
-            if self._fatal is not None and not stop.is_set():
-                raise self._fatal
-
-        asyncio.run(main())
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -874,11 +851,14 @@ class Client(HandlerRegistry):
         state.status = status
 
     async def logout(self) -> None:
-        """Log out on the server, then close the client."""
+        """Log out on the server, then close the client (``stop(logout=True)``)."""
+        self._require_state()
+        await self.stop(logout=True)
+
+    async def _logout_request(self) -> None:
         state = self._require_state()
         try:
             resp = await self._send(ep.logout(state))
             log_login.info("logout answered HTTP %d", resp.status)
         finally:
             state.psessionid = ""
-            await self.close()
