@@ -177,13 +177,13 @@ class Router:
         """Add ``router`` below this one (after those already included); returns it."""
         if not isinstance(router, Router):
             raise UsageError(f"include_router() takes a Router, not {router!r}")
-        if router.parent is not None:
-            raise UsageError(f"{router!r} is already included in {router.parent!r}")
         node: Router | None = self
         while node is not None:
             if node is router:
                 raise UsageError(f"including {router!r} here would make a cycle")
             node = node.parent
+        if router.parent is not None:
+            raise UsageError(f"{router!r} is already included in {router.parent!r}")
         router.parent = self
         self._children.append(router)
         self._changed()

@@ -67,6 +67,7 @@ class ChatWorkers(Generic[T]):
         self._wakers: dict[Hashable, asyncio.Future[bool]] = {}
         self._closing = False
         self.workers = 0
+        self.busy = 0  # items being run right now
 
     def submit(self, key: Hashable, item: T) -> None:
         queue = self._queues.get(key)
@@ -97,7 +98,11 @@ class ChatWorkers(Generic[T]):
             while True:
                 queue = self._queues[key]
                 while queue:
-                    await self._run(queue.popleft())
+                    self.busy += 1
+                    try:
+                        await self._run(queue.popleft())
+                    finally:
+                        self.busy -= 1
                 if not self._closing and self.idle:
                     waker: asyncio.Future[bool] = loop.create_future()
                     self._wakers[key] = waker
