@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from typing import Any
 
@@ -37,7 +38,7 @@ async def test_no_message_out_of_order_within_a_chat_under_concurrency() -> None
             d.dispatch(message(chat, n))
     await d.drain(timeout=30)
     assert len(seen) == 40
-    out_of_order = sum(1 for ns in seen.values() for a, b in zip(ns, ns[1:]) if b < a)
+    out_of_order = sum(1 for ns in seen.values() for a, b in itertools.pairwise(ns) if b < a)
     assert out_of_order == 0
     assert all(ns == list(range(20)) for ns in seen.values())
     assert not d.tasks
