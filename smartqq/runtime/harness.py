@@ -155,6 +155,7 @@ class RouterTester:
         """Finish handlers (cancelling what is left after ``settle_timeout``)."""
         self.dispatcher.end_streams()
         await self.dispatcher.drain(self.settle_timeout)
+        self.dispatcher.router.detach_all()  # the routers may be tested again
 
     async def __aenter__(self) -> RouterTester:
         return self

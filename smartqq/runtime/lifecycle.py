@@ -179,6 +179,9 @@ class BotRuntime(HandlerRegistry):
                     log.warning("logout failed: %s", exc)
         finally:
             await self._release()
+            # A stopped client cannot start again: its routers may serve another one
+            # (module-level routers in tests get a new client per test).
+            self.router.detach_all()
 
     async def run_until_disconnected(self) -> None:
         """Wait until polling ends; return normally after ``stop()``, else raise

@@ -66,6 +66,16 @@ def _router_of(module: ModuleType) -> Router | None:
     return router
 
 
+def _within(router: Router, target: Router) -> bool:
+    """Already below ``target`` (loaded before, or included by a parent plugin)."""
+    node = router.parent
+    while node is not None:
+        if node is target:
+            return True
+        node = node.parent
+    return False
+
+
 def load_plugins(
     target: Router, packages: Iterable[str], entry_points: bool | None = None
 ) -> list[str]:
@@ -75,7 +85,7 @@ def load_plugins(
     for package in packages:
         for module in _modules(package):
             router = _router_of(module)
-            if router is not None and router.parent is None:
+            if router is not None and not _within(router, target):
                 target.include_router(router)
                 loaded.append(module.__name__)
     if entry_points if entry_points is not None else not packages:
@@ -87,7 +97,7 @@ def load_plugins(
             router = obj if isinstance(obj, Router) else _router_of(obj)
             if router is None:
                 raise PluginError(ep.value, "neither a Router nor a module with a 'router'")
-            if router.parent is None:
+            if not _within(router, target):
                 target.include_router(router)
                 loaded.append(ep.name)
     return loaded

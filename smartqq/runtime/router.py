@@ -189,6 +189,19 @@ class Router:
         self._changed()
         return router
 
+    def detach(self) -> None:
+        """Leave the parent router (a stopped client lets go of its routers this way)."""
+        parent = self.parent
+        if parent is not None:
+            parent._children.remove(self)
+            parent._changed()
+            self.parent = None
+
+    def detach_all(self) -> None:
+        """Let go of every included router."""
+        for child in list(self._children):
+            child.detach()
+
     # -- lookups ---------------------------------------------------------------------
 
     def _changed(self) -> None:
