@@ -368,15 +368,15 @@ async def _prepare_command(
     reg: Registration, event: MessageEvent, data: dict[str, Any]
 ) -> dict[str, Any] | None:
     spec = reg.command
+    try:
+        values = spec.convert(data.get("args", ""))
+    except ValueError as exc:  # a mistyped command costs no cooldown
+        await event.reply(f"{exc}. Usage: {spec.usage}")
+        return None
     remaining = spec.cooling(event)
     if remaining:
         if spec.cooldown_reply:
             await event.reply(spec.cooldown_reply.format(remaining=remaining, command=spec.name))
-        return None
-    try:
-        values = spec.convert(data.get("args", ""))
-    except ValueError as exc:
-        await event.reply(f"{exc}. Usage: {spec.usage}")
         return None
     return {**data, **values} if values else data
 
