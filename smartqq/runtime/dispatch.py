@@ -72,7 +72,9 @@ def chat_key(event: Event) -> Hashable:
     """The ordering domain of an event: its chat, or its kind for non-chat events."""
     if isinstance(event, MessageEvent):
         return event.chat_key
-    return (event.kind, 0)
+    # Other events keep order per kind and per originator (a status change, a tqq message).
+    who = getattr(event, "from_uin", None) or getattr(event, "sender", None)
+    return (event.kind, who if isinstance(who, int) else 0)
 
 
 class Dispatcher:
