@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--interactive", action="store_true", help="keep running; type lines as a world user"
     )
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    demo.add_argument(
+        "--web", action="store_true", help="keep running and serve the emulator's web page"
+    )
     sub.add_parser(
         "legacy-demo", help="a scripted tqq (2005) and OICQ (2004) session against emulators"
     )
@@ -60,7 +63,7 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import run_demo
 
-        return await run_demo(interactive=args.interactive, color=args.color)
+        return await run_demo(interactive=args.interactive, color=args.color, web=args.web)
     if args.command == "legacy-demo":
         from .legacy_demo import run_legacy_demo
 

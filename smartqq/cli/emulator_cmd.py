@@ -28,6 +28,8 @@ async def run_emulator(args: argparse.Namespace) -> int:
         print(
             f"smartqq emulator listening on {emu.url} (control API {'on' if emu.control_enabled else 'off'})"
         )
+        if emu.control_enabled:
+            print(f"Web page: {emu.url}/ (chat as a world account; /phone, /operator)")
         print(
             "Point a client at it with Client(base_url=...) or keep real Hosts and redirect the connection."
         )
