@@ -72,3 +72,19 @@ def test_decorators_keep_types_under_mypy_strict(tmp_path: Path) -> None:
         '"def (msg: smartqq.events.MessageEvent, args: str) -> typing.Coroutine[Any, Any, None]"',
         '"def () -> typing.Coroutine[Any, Any, None]"',
     ]
+
+
+def test_the_readme_bot_passes_mypy_strict(tmp_path: Path) -> None:
+    from mypy import api
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Running a bot", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "client.run()" in block
+    script = tmp_path / "readme_bot.py"
+    script.write_text(block, encoding="utf-8")
+    out, err, status = api.run(
+        ["--strict", "--no-incremental", "--config-file", str(root / "pyproject.toml"), str(script)]
+    )
+    assert status == 0, out + err
