@@ -27,6 +27,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -45,6 +46,8 @@ __all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler", "HandlerRegistry
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
+in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
+"""True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 Concurrency = Literal["chat", "task"]
 
@@ -181,6 +184,8 @@ class Dispatcher:
         return ran
 
     async def _process(self, event: Event) -> None:
+        # Set in the worker's (or the event task's) own context: it only runs handlers.
+        in_handler.set(True)
         context = EventContext(self, event)
         data: dict[str, Any] = {"client": self._owner}
         try:

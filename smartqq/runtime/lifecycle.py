@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import DiscuMessage, GroupMessage, MessageEvent
 
+from .dispatch import in_handler
 from .plugins import load_plugins as _load_plugins
 from .registry import HandlerRegistry
 
@@ -158,8 +159,10 @@ class BotRuntime(HandlerRegistry):
         """Stop the bot: finish handlers (within ``stop_grace``), run shutdown hooks,
         log out if asked, close the HTTP session. Safe from inside a handler."""
         task = self.request_stop(logout=logout)
-        if asyncio.current_task() in self._dispatcher.tasks:
-            return  # a handler: the drain waits for it, so it must not wait for the drain
+        if in_handler.get() or asyncio.current_task() is task:
+            # A handler (the drain waits for it) or a shutdown hook (inside the stop
+            # itself) must not wait for the stop to end.
+            return
         await asyncio.shield(task)
 
     async def _stop_sequence(self) -> None:

@@ -278,3 +278,23 @@ async def test_a_failing_shutdown_hook_is_logged_and_the_rest_run(
         pass
     assert ran == ["fine"]
     assert "shutdown hook" in caplog.text
+
+
+async def test_stop_from_a_shutdown_hook_or_a_task_mode_handler(emulator: Emulator) -> None:
+    client = make_client(emulator, handler_concurrency="task")
+    calls: list[str] = []
+
+    @client.on_shutdown
+    async def hook() -> None:
+        await client.stop()  # inside the stop itself: returns at once
+        calls.append("hook")
+
+    @client.command("quit")
+    async def quit_(msg: MessageEvent) -> None:
+        await client.stop()
+        calls.append("quit")
+
+    async with client:
+        emulator.user(ALICE).send_buddy(BOT, "/quit")
+        await asyncio.wait_for(client.run_until_disconnected(), 10)
+    assert calls == ["quit", "hook"]
