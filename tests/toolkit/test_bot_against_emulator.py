@@ -298,3 +298,18 @@ async def test_stop_from_a_shutdown_hook_or_a_task_mode_handler(emulator: Emulat
         emulator.user(ALICE).send_buddy(BOT, "/quit")
         await asyncio.wait_for(client.run_until_disconnected(), 10)
     assert calls == ["quit", "hook"]
+
+
+async def test_the_obvious_close_in_a_quit_handler_works_too(emulator: Emulator) -> None:
+    client = make_client(emulator)
+
+    @client.command("quit")
+    async def quit_(msg: MessageEvent) -> None:
+        await msg.reply("bye")
+        await client.close()  # once a RecursionError and exit status 1
+
+    async with client:
+        emulator.user(ALICE).send_buddy(BOT, "/quit")
+        await asyncio.wait_for(client.run_until_disconnected(), 10)
+    assert texts(emulator) == [("buddy", "bye")]
+    assert not client.handler_tasks
