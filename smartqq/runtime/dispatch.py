@@ -347,6 +347,18 @@ class EventContext:
             if prepared is None:
                 return False
             call_data = prepared
+        chain = reg.router.inner_chain() if reg.router is not None else []
+        if not chain:  # the common case: no closures, no chain
+            try:
+                result = reg.call(event, call_data)
+                if inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self.dispatcher._report(exc, event, reg.callback)
+                return False
+            return reg.block
         ran = False
 
         async def innermost(ev: Event, d: dict[str, Any]) -> Any:
@@ -357,7 +369,6 @@ class EventContext:
                 result = await result
             return result
 
-        chain = reg.router.inner_chain() if reg.router is not None else []
         call: Callable[[Event, dict[str, Any]], Coroutine[Any, Any, Any]] = innermost
         for mw in reversed(chain):
             call = _wrap(mw, call)

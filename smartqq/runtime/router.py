@@ -36,6 +36,7 @@ log = logging.getLogger("smartqq.dispatch")
 F = TypeVar("F", bound=Callable[..., Any])
 Next = Callable[[Event, dict[str, Any]], Awaitable[Any]]
 Middleware = Callable[[Next, Event, dict[str, Any]], Any]
+_epoch = 0  # bumped by every change to any router
 
 
 class _Plan:
@@ -63,6 +64,7 @@ class Router:
         self._outer: list[Middleware] = []
         self._inner: list[Middleware] = []
         self._plans: dict[type[Event], _Plan] = {}
+        self._chain: tuple[int, list[Middleware]] = (-1, [])
 
     def __repr__(self) -> str:
         return f"<Router {self.name!r}: {len(self._registrations)} handlers>"
@@ -205,6 +207,8 @@ class Router:
     # -- lookups ---------------------------------------------------------------------
 
     def _changed(self) -> None:
+        global _epoch
+        _epoch += 1  # any change anywhere: cached inner-middleware chains are recomputed
         node: Router | None = self
         while node is not None:
             node._plans.clear()
@@ -232,11 +236,14 @@ class Router:
 
     def inner_chain(self) -> list[Middleware]:
         """Inner middleware from the root down to this router (outermost first)."""
+        if self._chain[0] == _epoch:
+            return self._chain[1]
         chain: list[Middleware] = []
         node: Router | None = self
         while node is not None:
             chain[:0] = node._inner
             node = node.parent
+        self._chain = (_epoch, chain)
         return chain
 
     # -- propagation -----------------------------------------------------------------
