@@ -109,6 +109,8 @@ class Registration:
         for name in self.params:
             if name in data:
                 kwargs[name] = data[name]
+            elif name == "data":
+                kwargs[name] = data  # the whole mapping, for handlers that want it all
             elif name not in self.optional:
                 raise UsageError(
                     f"handler {self.name} declares {name!r}, which no filter or middleware "

@@ -10,7 +10,7 @@ its own, only ``self._dispatcher``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from smartqq.events import Event, MessageEvent
 
@@ -73,8 +73,16 @@ class HandlerRegistry:
             block=block,
         )
 
-    def middleware(self, fn: F) -> F:
-        """Inner middleware around every matched handler."""
+    @overload
+    def middleware(self, fn: F, /) -> F: ...
+
+    @overload
+    def middleware(self, *, outer: bool) -> Callable[[F], F]: ...
+
+    def middleware(self, fn: Any = None, *, outer: bool = False) -> Any:
+        """Inner middleware around every matched handler (``outer=True``: outer)."""
+        if fn is None:
+            return self._dispatcher.router.middleware(outer=outer)
         return self._dispatcher.router.middleware(fn)
 
     def outer_middleware(self, fn: F) -> F:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent
@@ -163,8 +163,19 @@ class Router:
 
         return deco
 
-    def middleware(self, fn: F) -> F:
-        """Inner middleware: wraps each matched handler here and in sub-routers."""
+    @overload
+    def middleware(self, fn: F, /) -> F: ...
+
+    @overload
+    def middleware(self, *, outer: bool) -> Callable[[F], F]: ...
+
+    def middleware(self, fn: Any = None, *, outer: bool = False) -> Any:
+        """Inner middleware: wraps each matched handler here and in sub-routers.
+
+        ``@router.middleware(outer=True)`` is :meth:`outer_middleware`.
+        """
+        if fn is None:
+            return self.outer_middleware if outer else self.middleware
         self._inner.append(fn)
         self._changed()
         return fn

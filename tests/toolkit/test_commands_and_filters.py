@@ -390,3 +390,24 @@ async def test_unbound_events_cannot_reply_or_ask() -> None:
     assert isinstance(event, DiscuMessage)
     with pytest.raises(UsageError):
         await event.ask("?")
+
+
+async def test_middleware_outer_flag_and_the_whole_data_mapping() -> None:
+    router = Router()
+
+    @router.middleware(outer=True)
+    def outer(handler: Any, event: Event, data: dict[str, Any]) -> Any:
+        data["who"] = "outer"
+        return handler(event, data)
+
+    @router.middleware(outer=False)
+    async def inner(handler: Any, event: Event, data: dict[str, Any]) -> Any:
+        data["also"] = "inner"
+        return await handler(event, data)
+
+    @router.on(MessageEvent)
+    async def show(msg: MessageEvent, data: dict[str, Any]) -> None:
+        await msg.reply(f"{data['who']} {data['also']} {sorted(data)}")
+
+    async with RouterTester(router) as bot:
+        assert await bot.buddy("x") == ["outer inner ['also', 'client', 'who']"]
