@@ -230,9 +230,15 @@ def _chat_name_filter(kind: type[MessageEvent], label: str, refs: tuple[str | in
     async def test(event: Event) -> bool:
         if not isinstance(event, kind):
             return False
-        chat_id = event.chat_key[1]
-        if chat_id in ids or not names:
-            return chat_id in ids
+        if ids:
+            # The session id (gid/did), the group's code, or its real number.
+            if event.chat_key[1] in ids or getattr(event, "group_code", None) in ids:
+                return True
+            number = getattr(event.client, "chat_number", None)
+            if number is not None and (await number(event)) in ids:
+                return True
+        if not names:
+            return False
         lookup = getattr(event.client, "chat_name", None)
         return lookup is not None and (await lookup(event)) in names
 
@@ -240,7 +246,8 @@ def _chat_name_filter(kind: type[MessageEvent], label: str, refs: tuple[str | in
 
 
 def in_group(*groups: str | int) -> Filter:
-    """Group messages from these groups: by name, or by gid (``msg.group_uin``)."""
+    """Group messages from these groups: by name, or by number (the group's QQ number,
+    its ``group_code`` or its session ``gid``)."""
     return _chat_name_filter(GroupMessage, "in_group", groups)
 
 

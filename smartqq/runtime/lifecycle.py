@@ -269,17 +269,37 @@ class BotRuntime(HandlerRegistry):
                 cache[uin] = None
         return cache[uin]
 
-    async def chat_name(self, event: MessageEvent) -> str | None:
-        """The name of the group or discussion ``event`` came from, from the contact cache."""
+    async def chat_number(self, event: MessageEvent) -> int | None:
+        """A group's real number (from its code), cached; ``None`` for other chats."""
+        if not isinstance(event, GroupMessage):
+            return None
+        cache = self._life.qq_cache
+        key = -event.from_uin  # negative: group ids and people's uins share the cache
+        if key not in cache:
+            cache[key] = None
+            group = await self._group_of(event)
+            getter = getattr(self, "get_qq_number", None)
+            if group is not None and getter is not None:
+                try:
+                    cache[key] = await getter(group.code, kind=4)
+                except (SmartQQError, TypeError):
+                    pass
+        return cache[key]
+
+    async def _group_of(self, event: MessageEvent) -> Any:
         contacts = getattr(self, "contacts", None)
         if contacts is None:
             return None
         table = "groups" if isinstance(event, GroupMessage) else "discus"
-        if not isinstance(event, GroupMessage | DiscuMessage):
-            return None
         key = event.chat_key[1]
         if key not in getattr(contacts, table):
             with contextlib.suppress(SmartQQError):
                 await contacts.refresh(force=False)
-        found = getattr(contacts, table).get(key)
+        return getattr(contacts, table).get(key)
+
+    async def chat_name(self, event: MessageEvent) -> str | None:
+        """The name of the group or discussion ``event`` came from, from the contact cache."""
+        if not isinstance(event, GroupMessage | DiscuMessage):
+            return None
+        found = await self._group_of(event)
         return None if found is None else str(found.name)

@@ -94,17 +94,21 @@ async def test_names_and_numbers_through_the_client(emulator: Emulator, client: 
     async def weekend(msg: DiscuMessage) -> None:
         seen.append("weekend")
 
-    @client.on(GroupMessage, f.in_group("No such group"))
+    @client.on(GroupMessage, f.in_group("No such group", 999))
     async def never(msg: GroupMessage) -> None:
         seen.append("never")
+
+    @client.on(GroupMessage, f.in_group(200001))  # the group's number
+    async def by_number(msg: GroupMessage) -> None:
+        seen.append("by number")
 
     emulator.user(ALICE).send_buddy(BOT, "hi")
     emulator.user(BOB).send_buddy(BOT, "hi")
     emulator.user(BOB).send_discu("Weekend plans", "saturday?")
     emulator.user(BOB).send_group("Python Fans", "hello")
-    await until(lambda: len(seen) == 2)
+    await until(lambda: len(seen) == 3)
     await asyncio.sleep(0.1)
-    assert sorted(seen) == ["alice:message", "weekend"]
+    assert sorted(seen) == ["alice:message", "by number", "weekend"]
     assert await client.qq_of(10**9) is None  # unknown uin: the server will not say
     assert await client.chat_name(await _buddy_event(client)) is None
 
