@@ -170,7 +170,9 @@ class BotRuntime(HandlerRegistry):
             await self._halt()
             self._dispatcher.end_streams()
             await self._dispatcher.drain(timeout=self.stop_grace)
-            for hook in self._life.shutdown:
+            # Shutdown hooks pair with startup: a client that never started (its login
+            # failed, say) has nothing to shut down.
+            for hook in self._life.shutdown if self._life.started else ():
                 try:
                     await self._call_hook(hook)
                 except Exception:

@@ -313,3 +313,16 @@ async def test_the_obvious_close_in_a_quit_handler_works_too(emulator: Emulator)
         await asyncio.wait_for(client.run_until_disconnected(), 10)
     assert texts(emulator) == [("buddy", "bye")]
     assert not client.handler_tasks
+
+
+async def test_shutdown_hooks_pair_with_startup(emulator: Emulator) -> None:
+    from smartqq.errors import LoginError
+
+    client = make_client(emulator, qq=ALICE, password="not her password")
+    ran: list[str] = []
+    client.on_startup(lambda: ran.append("startup"))
+    client.on_shutdown(lambda: ran.append("shutdown"))
+    with pytest.raises(LoginError):
+        async with client:
+            pass
+    assert ran == []  # never started: nothing to shut down
