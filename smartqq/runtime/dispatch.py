@@ -215,11 +215,14 @@ class Dispatcher:
         except Exception as exc:
             await self._report(exc, event, callback)
 
-    async def _report(self, exc: BaseException, event: Event, callback: Handler | None) -> None:
+    async def _report(
+        self, exc: BaseException, event: Event, callback: Handler | None, router: str = ""
+    ) -> None:
         if self.error_hook is None or callback is None:
             log.error(
-                "handler %s failed on %s",
+                "handler %s%s failed on %s",
                 getattr(callback, "__qualname__", callback or "middleware"),
+                f" (router {router!r})" if router else "",
                 type(event).__name__,
                 exc_info=exc,
             )
@@ -356,7 +359,7 @@ class EventContext:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                await self.dispatcher._report(exc, event, reg.callback)
+                await self.dispatcher._report(exc, event, reg.callback, reg.router.name)
                 return False
             return reg.block
         ran = False
@@ -377,7 +380,7 @@ class EventContext:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            await self.dispatcher._report(exc, event, reg.callback)
+            await self.dispatcher._report(exc, event, reg.callback, reg.router.name)
             return False
         return ran and reg.block
 

@@ -203,7 +203,7 @@ def _appender(out: list[int], value: int) -> Any:
 
 
 async def test_failing_filters_and_handlers_are_isolated(caplog: pytest.LogCaptureFixture) -> None:
-    router = Router()
+    router = Router(name="iso")
     seen: list[str] = []
 
     def broken_filter(event: Event) -> bool:
@@ -229,6 +229,7 @@ async def test_failing_filters_and_handlers_are_isolated(caplog: pytest.LogCaptu
         in caplog.text
     )
     assert "handler bug" in caplog.text
+    assert "boom (router 'iso') failed on BuddyMessage" in caplog.text
     with pytest.raises(UsageError):
         f.as_filter(42)
     with pytest.raises(UsageError):
