@@ -84,7 +84,6 @@ class BotRuntime(HandlerRegistry):
 
     stop_grace: float = 5.0
     _poll_task: asyncio.Task[None] | None
-    _fatal: BaseException | None
     __life: _Life | None = None
 
     # -- what the client provides ----------------------------------------------------
@@ -97,6 +96,11 @@ class BotRuntime(HandlerRegistry):
 
     async def _logout_request(self) -> None:
         """Tell the server we are leaving (``stop(logout=True)``)."""
+
+    def _failure(self) -> BaseException | None:
+        """What ended polling (a kick, a fatal error), if anything."""
+        failure: BaseException | None = getattr(self, "_fatal", None)
+        return failure
 
     async def reply_to(
         self, event: MessageEvent, content: Any, *, font: Font | None = None
@@ -206,8 +210,9 @@ class BotRuntime(HandlerRegistry):
         if stop_task is not None:
             await asyncio.shield(stop_task)
             return
-        if self._fatal is not None:
-            raise self._fatal
+        failure = self._failure()
+        if failure is not None:
+            raise failure
 
     def run(self) -> None:
         """Blocking convenience for scripts: start, handle events until disconnected,
