@@ -26,18 +26,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent
-from smartqq.filters import Filter, _Callable
+from smartqq.filters import _Callable
 
 from .commands import help_text, parse_command
+from .context import EventContext
 from .handlers import Handler, Registration
-from .registry import HandlerRegistry
 from .router import Router, _Plan
 from .streams import EventStream
 from .workers import ChatWorkers, spawn
@@ -46,6 +46,7 @@ __all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler", "HandlerRegistry
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
+F = TypeVar("F", bound=Callable[..., Any])
 in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
 """True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
@@ -186,7 +187,7 @@ class Dispatcher:
     async def _process(self, event: Event) -> None:
         # Set in the worker's (or the event task's) own context: it only runs handlers.
         in_handler.set(True)
-        context = EventContext(self, event)
+        context = EventContext(self._report, event)
         data: dict[str, Any] = {"client": self._owner}
         try:
             blocked = await self.router.propagate(event, data, context)
@@ -277,7 +278,7 @@ class Dispatcher:
         return await self.wait(fut, timeout)
 
     def stream(self, event_type: type[E], buffer: int) -> EventStream[E]:
-        s = EventStream(self, event_type, buffer)
+        s = EventStream(self._streams, event_type, buffer)
         self._streams.add(s)
         return s
 
@@ -310,108 +311,105 @@ class Dispatcher:
             self.workers.reopen()
 
 
-class EventContext:
-    """One event's trip through the router tree: memoised filters, command state."""
+class HandlerRegistry:
+    """Router methods over ``self._dispatcher.router``; shared by every client.
 
-    __slots__ = ("command_matched", "dispatcher", "event", "memo")
+    ``Client`` (and the legacy ``TQQClient``) are the root of their router tree:
+    ``client.on``, ``client.command``, ``client.include_router`` and the rest act on
+    the dispatcher's root :class:`Router`, so a client needs no router state of its
+    own, only ``self._dispatcher``.
+    """
 
-    def __init__(self, dispatcher: Dispatcher, event: Event) -> None:
-        self.dispatcher = dispatcher
-        self.event = event
-        self.memo: dict[Filter, Any] = {}
-        self.command_matched = False
+    _dispatcher: Dispatcher
 
-    async def _verdict(self, flt: Filter, event: Event) -> Any:
-        try:
-            return self.memo[flt]
-        except KeyError:
-            pass
-        try:
-            verdict: Any = await flt.evaluate(event)
-        except Exception:
-            log.exception("filter %r failed on %s", flt, type(event).__name__)
-            verdict = False
-        self.memo[flt] = verdict
-        return verdict
+    @property
+    def router(self) -> Router:
+        """The root router (handlers registered on the client itself live here)."""
+        return self._dispatcher.router
 
-    async def run_handler(self, reg: Registration, event: Event, data: dict[str, Any]) -> bool:
-        """Filters, then the handler inside its middleware; ``True`` if it ran and blocks."""
-        extra: dict[str, Any] | None = None
-        for flt in reg.filters:
-            verdict = await self._verdict(flt, event)
-            if not verdict:
-                return False
-            if isinstance(verdict, Mapping):
-                extra = {**(extra or {}), **verdict}
-        call_data = data if extra is None else {**data, **extra}
-        if reg.command is not None and isinstance(event, MessageEvent):
-            self.command_matched = True
-            prepared = await _prepare_command(reg, event, call_data)
-            if prepared is None:
-                return False
-            call_data = prepared
-        chain = reg.router.inner_chain() if reg.router is not None else []
-        if not chain:  # the common case: no closures, no chain
-            try:
-                result = reg.call(event, call_data)
-                if inspect.isawaitable(result):
-                    await result
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                await self.dispatcher._report(exc, event, reg.callback, reg.router.name)
-                return False
-            return reg.block
-        ran = False
+    def on(
+        self,
+        event_type: type[Event] | None = None,
+        /,
+        *filters: object,
+        filter: Callable[[Any], Any] | None = None,
+        block: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a handler: ``@client.on(BuddyMessage)`` or ``@client.on()`` with an
+        annotation; filters as in :meth:`Router.on`. Returns the function unchanged."""
+        return self._dispatcher.router.on(event_type, *filters, filter=filter, block=block)
 
-        async def innermost(ev: Event, d: dict[str, Any]) -> Any:
-            nonlocal ran
-            ran = True
-            result = reg.call(ev, d)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
+    def command(
+        self,
+        name: str,
+        *filters: object,
+        description: str = "",
+        aliases: tuple[str, ...] | list[str] = (),
+        cooldown: float = 0.0,
+        cooldown_scope: Literal["chat", "user"] = "chat",
+        cooldown_reply: str | None = None,
+        prefixes: tuple[str, ...] | None = None,
+        block: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a command on the root router (see :meth:`Router.command`)."""
+        return self._dispatcher.router.command(
+            name,
+            *filters,
+            description=description,
+            aliases=aliases,
+            cooldown=cooldown,
+            cooldown_scope=cooldown_scope,
+            cooldown_reply=cooldown_reply,
+            prefixes=prefixes,
+            block=block,
+        )
 
-        call: Callable[[Event, dict[str, Any]], Coroutine[Any, Any, Any]] = innermost
-        for mw in reversed(chain):
-            call = _wrap(mw, call)
-        try:
-            await call(event, call_data)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            await self.dispatcher._report(exc, event, reg.callback, reg.router.name)
-            return False
-        return ran and reg.block
+    @overload
+    def middleware(self, fn: F, /) -> F: ...
 
+    @overload
+    def middleware(self, *, outer: bool) -> Callable[[F], F]: ...
 
-async def _prepare_command(
-    reg: Registration, event: MessageEvent, data: dict[str, Any]
-) -> dict[str, Any] | None:
-    spec = reg.command
-    try:
-        values = spec.convert(data.get("args", ""))
-    except ValueError as exc:  # a mistyped command costs no cooldown
-        await event.reply(f"{exc}. Usage: {spec.usage}")
-        return None
-    remaining = spec.cooling(event)
-    if remaining:
-        if spec.cooldown_reply:
-            await event.reply(spec.cooldown_reply.format(remaining=remaining, command=spec.name))
-        return None
-    return {**data, **values} if values else data
+    def middleware(self, fn: Any = None, *, outer: bool = False) -> Any:
+        """Inner middleware around every matched handler (``outer=True``: outer)."""
+        if fn is None:
+            return self._dispatcher.router.middleware(outer=outer)
+        return self._dispatcher.router.middleware(fn)
 
+    def outer_middleware(self, fn: F) -> F:
+        """Outer middleware around everything done with an event, before filters."""
+        return self._dispatcher.router.outer_middleware(fn)
 
-def _wrap(
-    mw: Callable[..., Any], call: Callable[[Event, dict[str, Any]], Coroutine[Any, Any, Any]]
-) -> Callable[[Event, dict[str, Any]], Coroutine[Any, Any, Any]]:
-    async def step(event: Event, data: dict[str, Any]) -> Any:
-        result = mw(call, event, data)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+    def include_router(self, router: Router) -> Router:
+        """Add a router (after those already included); returns it."""
+        return self._dispatcher.router.include_router(router)
 
-    return step
+    def add_handler(
+        self,
+        event_type: type[Event],
+        callback: Handler,
+        filter: Callable[[Any], bool] | None = None,
+    ) -> None:
+        self._dispatcher.router.add_handler(event_type, callback, filter)
+
+    def remove_handler(self, callback: Handler) -> None:
+        self._dispatcher.router.remove_handler(callback)
+
+    async def wait_for(
+        self,
+        event_type: type[E],
+        *,
+        check: Callable[[E], bool] | None = None,
+        timeout: float | None = None,
+        chat: MessageEvent | Hashable | None = None,
+        sender: int | None = None,
+    ) -> E:
+        """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after
+        ``timeout``. ``chat=msg`` (or a ``chat_key``) keeps to one chat, ``sender=uin``
+        to one person. Matched at dispatch, so it works from inside a handler of
+        the same chat."""
+        key = chat.chat_key if isinstance(chat, MessageEvent) else chat
+        return await self._dispatcher.wait_for(event_type, check, timeout, chat=key, sender=sender)
 
 
 def _collect_simple(router: Router, cls: type[Event], out: list[Registration]) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent
@@ -27,8 +27,12 @@ from smartqq.events import Event, MessageEvent
 from .commands import DEFAULT_PREFIXES, CommandSpec
 from .handlers import Handler, Registration, annotated_type, make_filters
 
-if TYPE_CHECKING:
-    from .dispatch import EventContext
+
+class EventContext(Protocol):
+    """What propagation needs from the dispatcher's per-event state."""
+
+    async def run_handler(self, reg: Registration, event: Event, data: dict[str, Any]) -> bool: ...
+
 
 __all__ = ["Middleware", "Router"]
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from smartqq.events import Event
-
-if TYPE_CHECKING:
-    from .dispatch import Dispatcher
 
 __all__ = ["EventStream"]
 
@@ -29,8 +26,8 @@ class EventStream(Generic[E]):
     leaving ``async with``) unsubscribes early.
     """
 
-    def __init__(self, dispatcher: Dispatcher, event_type: type[E], buffer: int) -> None:
-        self._dispatcher = dispatcher
+    def __init__(self, streams: set[EventStream[Any]], event_type: type[E], buffer: int) -> None:
+        self._streams = streams  # the dispatcher's set of live streams
         self.event_type = event_type
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=buffer)
         self.dropped = 0
@@ -63,7 +60,7 @@ class EventStream(Generic[E]):
         return cast(E, item)
 
     def close(self) -> None:
-        self._dispatcher._streams.discard(self)
+        self._streams.discard(self)
 
     async def aclose(self) -> None:
         self.close()
