@@ -31,12 +31,22 @@ Fixtures (all function-scoped, so each test gets its own world):
     (QR login, auto-confirmed) with polling running, and closed afterwards.
 
 The fixtures need ``pytest-asyncio`` (they are declared with
-``pytest_asyncio.fixture`` so they work in its strict and auto modes).
+``pytest_asyncio.fixture`` so they work in its strict and auto modes). In
+strict mode this plugin also marks ``async def`` tests that use one of these
+fixtures with ``pytest.mark.asyncio``, so the examples above run as written.
+
+Testing a router without a server: :class:`RouterTester` (a fake client that
+records replies)::
+
+    async def test_roll() -> None:
+        async with RouterTester(my_plugin.router) as bot:
+            assert await bot.buddy("/roll 1") == ["1"]
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -45,8 +55,11 @@ import pytest_asyncio
 
 from smartqq.client import Client
 from smartqq.emulator import BOT_QQ, Emulator, World, demo_world
+from smartqq.runtime.harness import Reply, RouterTester
 
 __all__ = [
+    "Reply",
+    "RouterTester",
     "client",
     "emulator",
     "make_client",
@@ -81,6 +94,39 @@ async def until(condition: Callable[[], object], timeout: float = 5.0) -> None:
         if loop.time() > end:
             raise TimeoutError(f"condition not met within {timeout} s")
         await asyncio.sleep(0.01)
+
+
+_ASYNC_MARKS = frozenset({"asyncio", "anyio", "trio"})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Any:
+    """Mark ``async def`` tests as asyncio tests, as pytest-asyncio's auto mode would.
+
+    pytest-asyncio's strict mode (its default) only runs coroutine tests that
+    carry ``@pytest.mark.asyncio``; a project that loads this plugin tests
+    asyncio bots, so its unmarked coroutine tests get the mark before the test
+    item is built. Tests marked for another async framework (``anyio``,
+    ``trio``, on the function, its class or its module) are left alone.
+    """
+    if inspect.iscoroutinefunction(obj) and not _marked(collector, obj):
+        pytest.mark.asyncio(obj)
+    yield
+
+
+def _marked(collector: pytest.Collector, obj: object) -> bool:
+    holders: list[object] = [obj]
+    node: Any = collector
+    while node is not None:
+        holders.append(getattr(node, "obj", None))
+        node = node.parent if isinstance(node, pytest.Class | pytest.Module) else None
+    for holder in holders:
+        marks = getattr(holder, "pytestmark", [])
+        if not isinstance(marks, list):
+            marks = [marks]
+        if any(getattr(m, "name", None) in _ASYNC_MARKS for m in marks):
+            return True
+    return False
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from typing import Any, TypeVar, overload
 
 from smartqq.content import Font
@@ -28,7 +27,8 @@ from smartqq.protocol.poll import PollMachine
 from smartqq.protocol.profiles import profile_by_name
 from smartqq.protocol.session import SessionState
 from smartqq.runtime.backoff import Backoff
-from smartqq.runtime.dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
+from smartqq.runtime.dispatch import Concurrency, Dispatcher, ErrorHook, EventStream
+from smartqq.runtime.lifecycle import BotRuntime
 from smartqq.transport import AiohttpTransport, Transport
 
 from .api import Api, InfoCalls
@@ -48,7 +48,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 << 20
 """Cap on poll2 and list/info bodies (decompressed); login pages and images have their own."""
 
 
-class Client(InfoCalls, HandlerRegistry):
+class Client(InfoCalls, BotRuntime):
     """An asyncio SmartQQ client. See the module docstring and README for a tour."""
 
     def __init__(
@@ -77,6 +77,8 @@ class Client(InfoCalls, HandlerRegistry):
         contacts_refresh: float | None = 600.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         ignore_self_echo: bool = True,
+        handler_concurrency: Concurrency = "chat",
+        stop_grace: float = 5.0,
     ) -> None:
         check_options(
             qq=qq,
@@ -97,7 +99,8 @@ class Client(InfoCalls, HandlerRegistry):
         self.event_buffer = event_buffer
         self.relogin_on_kick = relogin_on_kick
         backoff = Backoff(backoff_base, backoff_cap)
-        self._dispatcher = Dispatcher(self, on_error)
+        self._dispatcher = Dispatcher(self, on_error, concurrency=handler_concurrency)
+        self.stop_grace = stop_grace
         self._session = Session(
             transport or AiohttpTransport(base_url),
             self.profile,
@@ -183,6 +186,7 @@ class Client(InfoCalls, HandlerRegistry):
                 self._poll_loop(), name="smartqq-poll"
             )
             self.contacts.start()
+        await self._run_startup_hooks()
 
     async def _poll_loop(self) -> None:
         try:
@@ -192,18 +196,23 @@ class Client(InfoCalls, HandlerRegistry):
                 self._dispatcher.end_streams()
 
     async def close(self) -> None:
-        """Stop polling, finish (then cancel) handlers, close the connection pool."""
-        if self._session.closed:
-            return
-        self._session.closed = True
+        """Stop polling, finish (then cancel) handlers, close the connection pool:
+        :meth:`stop` (safe from a handler too)."""
+        await self.stop()
+
+    async def _halt(self) -> None:  # the runtime's stop sequence, step 1
         task, self._poll_task = self._poll_task, None
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.contacts.stop()
-        self._dispatcher.end_streams()
-        await self._dispatcher.drain(timeout=5.0)
+
+    async def _release(self) -> None:  # the runtime's stop sequence, last step
+        self._session.closed = True
         await self._session.aclose()
+
+    def _failure(self) -> BaseException | None:
+        return self._session.fatal
 
     async def __aenter__(self) -> Client:
         try:
@@ -215,35 +224,6 @@ class Client(InfoCalls, HandlerRegistry):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    async def run_until_disconnected(self) -> None:
-        """Wait until polling ends; raise :class:`Kicked` or the error that ended it."""
-        if self._poll_task is None:
-            raise UsageError("the client is not started")
-        await asyncio.shield(self._poll_task)
-        if self._session.fatal is not None:
-            raise self._session.fatal
-
-    def run(self) -> None:
-        """Blocking convenience for scripts: start, poll until disconnected or SIGINT/SIGTERM."""
-
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            stop = asyncio.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.add_signal_handler(sig, stop.set)
-                except (NotImplementedError, RuntimeError):
-                    pass
-            async with self:
-                assert self._poll_task is not None
-                stopper = loop.create_task(stop.wait())
-                await asyncio.wait({self._poll_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                stopper.cancel()
-            if self._session.fatal is not None and not stop.is_set():
-                raise self._session.fatal
-
-        asyncio.run(main())
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -336,8 +316,9 @@ class Client(InfoCalls, HandlerRegistry):
         return await self.contacts.display_name(event)
 
     async def logout(self) -> None:
-        """Log out on the server, then close the client."""
-        try:
-            await self._api.logout()
-        finally:
-            await self.close()
+        """Log out on the server, then close the client (``stop(logout=True)``)."""
+        self._session.require_state()
+        await self.stop(logout=True)
+
+    async def _logout_request(self) -> None:
+        await self._api.logout()
