@@ -96,7 +96,9 @@ def load_plugins(
                 raise PluginError(entry_point.value, f"{type(exc).__name__}: {exc}") from exc
             router = obj if isinstance(obj, Router) else _router_of(obj)
             if router is None:
-                raise PluginError(entry_point.value, "neither a Router nor a module with a 'router'")
+                raise PluginError(
+                    entry_point.value, "neither a Router nor a module with a 'router'"
+                )
             if not _within(router, target):
                 target.include_router(router)
                 loaded.append(entry_point.name)
