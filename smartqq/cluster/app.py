@@ -1,0 +1,75 @@
+"""Loading a worker's handlers and running them for one event.
+
+A worker runs the same handlers as a single-process bot: ``--app
+package.module:attr`` names a handler registry — today anything with the
+``on``/``add_handler`` interface of :class:`smartqq.client.dispatch.HandlerRegistry`
+(``smartqq.cluster.Handlers`` is the ready-made one). :func:`attach_app` is
+the one place that knows how handlers get from that object into the worker's
+dispatcher, so switching to the toolkit's ``Router`` touches only it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Any
+
+from smartqq.client.dispatch import Dispatcher, ErrorHook, HandlerRegistry
+from smartqq.errors import UsageError
+from smartqq.events import Event
+
+__all__ = ["ErrorHook", "Handlers", "attach_app", "load_app", "make_dispatcher", "run_handlers"]
+
+
+class Handlers(HandlerRegistry):
+    """A standalone set of handlers for a worker: ``handlers = Handlers()`` then
+    ``@handlers.on(BuddyMessage)`` exactly as on a :class:`smartqq.Client`."""
+
+    def __init__(self) -> None:
+        self._dispatcher = Dispatcher(self)
+
+
+def load_app(spec: str) -> Any:
+    """Import ``package.module:attr`` (``attr`` may be dotted)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--app must look like package.module:router, not {spec!r}")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r}: {exc}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"{module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def attach_app(root: Dispatcher, app: Any) -> None:
+    """Register ``app``'s handlers on the worker's dispatcher ``root``."""
+    source = getattr(app, "_dispatcher", None)
+    if not isinstance(source, Dispatcher):
+        raise UsageError(
+            f"{type(app).__name__} is not a handler registry (use smartqq.cluster.Handlers)"
+        )
+    for reg in source._handlers:
+        root.register(reg.event_type, reg.callback, reg.filter)
+
+
+def make_dispatcher(owner: Any, on_error: ErrorHook | None = None) -> Dispatcher:
+    return Dispatcher(owner, on_error)
+
+
+async def run_handlers(root: Dispatcher, event: Event) -> int:
+    """Dispatch ``event`` and wait until every handler it started has finished.
+
+    Handler errors go to the dispatcher's error hook (as in a single-process
+    bot) and count as handled: the event is acked, not redelivered forever.
+    """
+    before = set(root.tasks)
+    started = root.dispatch(event)
+    mine = root.tasks - before
+    if mine:
+        await asyncio.gather(*mine, return_exceptions=True)
+    return started

@@ -1,0 +1,184 @@
+"""Cluster settings and the idempotent creation of streams and key-value buckets.
+
+Every gateway and worker calls :func:`ensure_jetstream` when it starts, so the
+order in which processes come up does not matter. Existing streams are left as
+they are (their settings are the cluster's settings: the first process to start
+decides them, and an operator may change them with ``nats stream edit``); a
+missing one is created with the values below. docs/cluster.md has the table.
+
+Names (fixed; the docs and the external chaos run rely on them):
+
+* ``SMARTQQ_EVENTS`` — subjects ``smartqq.<qq>.events.<kind>.<partition>``,
+  work-queue retention (an event is deleted when a worker acks it), file
+  storage, de-duplication window ``dedup_window`` (``Nats-Msg-Id`` = the
+  event's de-duplication key), max age ``events_max_age``.
+* ``SMARTQQ_SEND`` — subjects ``smartqq.<qq>.send``, work-queue retention,
+  file storage, the same de-duplication window, max age ``send_max_age`` (a
+  reply older than that is not worth sending any more).
+* KV ``smartqq_sessions`` — key ``<qq>``: the saved session (JSON), history 1.
+* KV ``smartqq_leases`` — key ``<qq>``: the holding gateway's name; the bucket
+  TTL is the lease time, so an unrenewed lease disappears by itself.
+* KV ``smartqq_results`` — key ``<send id>``: the :class:`SendResult` of a
+  send (or ``pending`` while it is on the wire); TTL ``results_ttl`` >= the
+  de-duplication window, so a redelivered reply finds its earlier result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+
+from smartqq.errors import UsageError
+
+__all__ = [
+    "EVENTS_STREAM",
+    "LEASES_BUCKET",
+    "RESULTS_BUCKET",
+    "SEND_STREAM",
+    "SESSIONS_BUCKET",
+    "Buckets",
+    "ClusterConfig",
+    "ensure_jetstream",
+]
+
+EVENTS_STREAM = "SMARTQQ_EVENTS"
+SEND_STREAM = "SMARTQQ_SEND"
+SESSIONS_BUCKET = "smartqq_sessions"
+LEASES_BUCKET = "smartqq_leases"
+RESULTS_BUCKET = "smartqq_results"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """Settings shared by gateways and workers (defaults suit production)."""
+
+    lease_ttl: float = 6.0
+    """Seconds an unrenewed lease lives; takeover happens within this plus one poll."""
+    partitions: int = 16
+    """Per-chat ordering partitions: one durable consumer each, one event in flight each."""
+    ack_wait: float = 30.0
+    """Seconds before an unacked event is redelivered (a live worker extends it)."""
+    replicas: int = 1
+    """JetStream replicas of every stream and bucket (3 on the production cluster)."""
+    memory: bool = False
+    """Memory instead of file storage (benchmarks only: a server restart loses everything)."""
+    dedup_window: float = 600.0
+    events_max_age: float = 7 * 24 * 3600.0
+    send_max_age: float = 3600.0
+    results_ttl: float = 900.0
+    send_timeout: float = 60.0
+    """How long ``msg.reply`` in a worker waits for the gateway's answer."""
+
+    def __post_init__(self) -> None:
+        if self.lease_ttl < 1.0:
+            raise UsageError("lease_ttl must be at least 1 second")
+        if not 1 <= self.partitions <= 1024:
+            raise UsageError("partitions must be between 1 and 1024")
+        if self.ack_wait < 1.0 or self.send_timeout <= 0:
+            raise UsageError("ack_wait must be >= 1 s and send_timeout > 0")
+        if self.replicas not in (1, 3, 5):
+            raise UsageError("replicas must be 1, 3 or 5")
+        if self.results_ttl < self.dedup_window:
+            raise UsageError("results_ttl must cover the de-duplication window")
+
+    @property
+    def renew_every(self) -> float:
+        """A lease is renewed three times per TTL, so one lost renewal is harmless."""
+        return self.lease_ttl / 3
+
+    @property
+    def storage(self) -> StorageType:
+        return StorageType.MEMORY if self.memory else StorageType.FILE
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    sessions: KeyValue
+    leases: KeyValue
+    results: KeyValue
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    assert config.name is not None
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+
+
+async def _ensure_bucket(js: JetStreamContext, config: KeyValueConfig) -> KeyValue:
+    try:
+        return await js.key_value(config.bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(config)
+
+
+async def ensure_jetstream(js: JetStreamContext, cfg: ClusterConfig) -> Buckets:
+    """Create what is missing (streams, buckets); return the buckets."""
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=EVENTS_STREAM,
+            description="smartqq events, one subject per account, kind and chat partition",
+            subjects=["smartqq.*.events.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=cfg.storage,
+            num_replicas=cfg.replicas,
+            duplicate_window=cfg.dedup_window,
+            max_age=cfg.events_max_age,
+            discard=DiscardPolicy.OLD,
+        ),
+    )
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=SEND_STREAM,
+            description="smartqq replies from workers, sent by the gateway holding the account",
+            subjects=["smartqq.*.send"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=cfg.storage,
+            num_replicas=cfg.replicas,
+            duplicate_window=cfg.dedup_window,
+            max_age=cfg.send_max_age,
+            discard=DiscardPolicy.OLD,
+        ),
+    )
+
+    def bucket(name: str, ttl: float | None) -> KeyValueConfig:
+        return KeyValueConfig(
+            bucket=name, history=1, ttl=ttl, storage=cfg.storage, replicas=cfg.replicas
+        )
+
+    sessions = await _ensure_bucket(js, bucket(SESSIONS_BUCKET, None))
+    leases = await _ensure_bucket(js, bucket(LEASES_BUCKET, cfg.lease_ttl))
+    results = await _ensure_bucket(js, bucket(RESULTS_BUCKET, cfg.results_ttl))
+    return Buckets(sessions, leases, results)
+
+
+async def lease_ttl_of(js: JetStreamContext) -> float | None:
+    """The lease TTL the cluster actually uses (the bucket's, whoever created it)."""
+    try:
+        info = await js.stream_info(f"KV_{LEASES_BUCKET}")
+    except NotFoundError:
+        return None
+    return info.config.max_age
+
+
+def check_qq(text: str) -> int:
+    try:
+        qq = int(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a QQ number") from None
+    if qq <= 0:
+        raise UsageError(f"{text!r} is not a QQ number")
+    return qq
