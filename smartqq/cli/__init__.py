@@ -1,8 +1,8 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
 Commands: ``demo``, ``legacy-demo``, ``emulator``, ``login``, ``listen``, ``send``,
-``contacts``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
-3 a send with uncertain delivery, 130 interrupted.
+``contacts``, ``selfcheck``, ``cluster``, ``gateway``, ``worker``. Exit codes: 0 success,
+1 runtime failure, 2 bad arguments, 3 a send with uncertain delivery, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from smartqq.emulator.world import WorldError
 
 from .argtypes import positive_float, positive_int
+from .cluster_cmd import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
 from .commands import add_commands, run_command
 
 __all__ = ["amain", "build_parser", "main"]
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tqq-port", type=int, help="also serve the legacy tqq HTTP interface on this port"
     )
     add_commands(sub)
+    add_cluster_commands(sub)
     sub.add_parser("selfcheck", help="verify the protocol test vectors of PROTOCOL.md Appendix A")
     return parser
 
@@ -79,6 +81,8 @@ async def amain(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+    if args.command in CLUSTER_COMMANDS:
+        return await run_cluster_command(args)
     if args.command == "selfcheck":
         from .selfcheck import selfcheck
 

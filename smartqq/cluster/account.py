@@ -139,14 +139,14 @@ class AccountRunner:
 
     async def guarded_poll(self, request: Coroutine[Any, Any, HttpResponse]) -> HttpResponse:
         try:
-            await self.flush()
-            await self.sync_session()
+            await self.flush()  # even without the lease: the stream de-duplicates
+            if self.lease.valid():
+                await self.sync_session()
+            if not self.lease.valid():
+                raise LeaseLost(f"lease on {self.qq} lost")
         except BaseException:
             request.close()
             raise
-        if not self.lease.valid():
-            request.close()
-            raise LeaseLost(f"lease on {self.qq} lost")
         self.polls += 1
         task = asyncio.ensure_future(request)
         lost = asyncio.ensure_future(self.lease.lost.wait())
@@ -329,6 +329,10 @@ class AccountRunner:
                 await sub.unsubscribe()
 
     async def _handle_send(self, msg: Msg) -> None:
+        if not self.lease.valid():
+            with contextlib.suppress(NatsError, JsError, OSError):
+                await msg.nak()  # the next holder sends it
+            return
         headers = msg.headers or {}
         send_id = headers.get("Nats-Msg-Id", "")
         rkey = result_key(send_id or uuid.uuid4().hex)

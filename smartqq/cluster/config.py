@@ -25,8 +25,12 @@ Names (fixed; the docs and the external chaos run rely on them):
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 
+import nats
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
@@ -38,7 +42,7 @@ from nats.js.api import (
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from smartqq.errors import UsageError
+from smartqq.errors import SmartQQError, UsageError
 
 __all__ = [
     "EVENTS_STREAM",
@@ -48,8 +52,11 @@ __all__ = [
     "SESSIONS_BUCKET",
     "Buckets",
     "ClusterConfig",
+    "connect",
     "ensure_jetstream",
 ]
+
+log = logging.getLogger("smartqq.cluster.nats")
 
 EVENTS_STREAM = "SMARTQQ_EVENTS"
 SEND_STREAM = "SMARTQQ_SEND"
@@ -174,11 +181,39 @@ async def lease_ttl_of(js: JetStreamContext) -> float | None:
     return info.config.max_age
 
 
-def check_qq(text: str) -> int:
+class ClusterUnavailable(SmartQQError):
+    """No NATS server could be reached."""
+
+
+async def _on_error(exc: Exception) -> None:
+    # nats-py logs every failed reconnect with a traceback by default; one line is enough.
+    log.warning("nats: %s", str(exc) or type(exc).__name__)
+
+
+async def _on_disconnect() -> None:
+    log.warning("nats: disconnected; reconnecting")
+
+
+async def _on_reconnect() -> None:
+    log.info("nats: reconnected")
+
+
+async def connect(servers: str | list[str], name: str, *, timeout: float = 10.0) -> NATS:
+    """Connect (reconnecting forever once connected); fail after ``timeout`` at first."""
     try:
-        qq = int(text)
-    except ValueError:
-        raise UsageError(f"{text!r} is not a QQ number") from None
-    if qq <= 0:
-        raise UsageError(f"{text!r} is not a QQ number")
-    return qq
+        return await asyncio.wait_for(
+            nats.connect(
+                servers,
+                name=name,
+                connect_timeout=2,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.25,
+                error_cb=_on_error,
+                disconnected_cb=_on_disconnect,
+                reconnected_cb=_on_reconnect,
+            ),
+            timeout,
+        )
+    except (TimeoutError, OSError) as exc:
+        where = servers if isinstance(servers, str) else ", ".join(servers)
+        raise ClusterUnavailable(f"cannot reach NATS at {where}") from exc

@@ -24,14 +24,13 @@ import tempfile
 import time
 from collections.abc import Iterable
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.errors import Error as JsError
 from nats.js.errors import NoKeysError
 
 from .account import AccountRunner
-from .config import Buckets, ClusterConfig, ensure_jetstream, lease_ttl_of
+from .config import Buckets, ClusterConfig, connect, ensure_jetstream, lease_ttl_of
 from .lease import Lease
 
 __all__ = ["Gateway"]
@@ -88,9 +87,7 @@ class Gateway:
 
     async def start(self) -> None:
         self._workdir = tempfile.mkdtemp(prefix="smartqq-gateway-")
-        self._nc = await nats.connect(
-            self.nats_url, name=f"smartqq-gateway-{self.name}", max_reconnect_attempts=-1
-        )
+        self._nc = await connect(self.nats_url, f"smartqq-gateway-{self.name}")
         js = self._nc.jetstream()
         self._buckets = await ensure_jetstream(js, self.config)
         self._ttl = await lease_ttl_of(js) or self.config.lease_ttl

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 
-import nats
-
 from smartqq.client.session_store import load_session
 
-from .config import ClusterConfig, ensure_jetstream
+from .config import ClusterConfig, connect, ensure_jetstream
 
 __all__ = ["import_session"]
 
@@ -23,7 +21,7 @@ async def import_session(
     dead), so a gateway picks the new one up when it next takes the account.
     """
     state = load_session(path)
-    nc = await nats.connect(nats_url, name="smartqq-import", max_reconnect_attempts=2)
+    nc = await connect(nats_url, "smartqq-import")
     try:
         buckets = await ensure_jetstream(nc.jetstream(), config or ClusterConfig())
         doc = {"version": 1, "state": "active", "session": state.to_dict()}

@@ -33,7 +33,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
@@ -51,7 +50,7 @@ from smartqq.models import SendResult
 from .account import REPLY_HEADER, parse_reply
 from .app import ErrorHook, attach_app, make_dispatcher, run_handlers
 from .codec import decode_event, encode_send, result_key, send_subject
-from .config import EVENTS_STREAM, Buckets, ClusterConfig, ensure_jetstream
+from .config import EVENTS_STREAM, Buckets, ClusterConfig, connect, ensure_jetstream
 
 __all__ = ["NatsReplier", "RemoteSendError", "Worker"]
 
@@ -155,9 +154,7 @@ class Worker:
         return f"events_{digest}_p{partition}", subjects
 
     async def start(self) -> None:
-        self._nc = await nats.connect(
-            self.nats_url, name="smartqq-worker", max_reconnect_attempts=-1
-        )
+        self._nc = await connect(self.nats_url, "smartqq-worker")
         self._js = self._nc.jetstream()
         self._buckets = await ensure_jetstream(self._js, self.config)
         self._inbox = self._nc.new_inbox()
