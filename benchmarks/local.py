@@ -7,8 +7,8 @@ import json
 import time
 from typing import Any
 
-from smartqq.client.dispatch import Dispatcher
 from smartqq.events import BuddyMessage, parse_poll
+from smartqq.runtime.dispatch import Dispatcher
 
 
 def poll_bodies(batches: int, size: int = 50) -> list[bytes]:

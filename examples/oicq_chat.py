@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
-from smartqq.legacy.oicq import OICQClient, OICQServer
+from smartqq.emulator import OICQServer
+from smartqq.legacy.oicq import OICQClient
 from smartqq.legacy.oicq import messages as m
 
 

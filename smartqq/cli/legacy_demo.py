@@ -4,7 +4,7 @@ Part 1, tqq (``tqq.tencent.com:8000`` as the 2004-2006 seeds describe it): Alice
 log in to the embedded :class:`~smartqq.emulator.TQQEmulator`, list friends, look each
 other up, chat (one message long enough to be split under 400 bytes), watch a status
 change, run the friend-request dialogue with Carol, and log out. Part 2, OICQ: two
-users sign on to a loopback :class:`~smartqq.legacy.oicq.OICQServer`, exchange a
+users sign on to a loopback :class:`~smartqq.emulator.OICQServer`, exchange a
 message and see each other's status frames.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from smartqq.emulator import TQQConfig, TQQEmulator, demo_world
-from smartqq.legacy.oicq import OICQClient, OICQServer
+from smartqq.emulator import OICQServer, TQQConfig, TQQEmulator, demo_world
+from smartqq.legacy.oicq import OICQClient
 from smartqq.legacy.oicq import messages as oicq
 from smartqq.legacy.tqq import (
     Status,

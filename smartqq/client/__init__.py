@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .backoff import Backoff
+from smartqq.runtime.backoff import Backoff
+
 from .client import Client
 from .contacts import Contacts
 from .qrcode import QRCode

@@ -92,10 +92,10 @@ from smartqq.protocol.parsers import SendOutcome, parse_envelope, parse_send_res
 from smartqq.protocol.profiles import profile_by_name
 from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.protocol.session import SessionState
+from smartqq.runtime.backoff import Backoff
+from smartqq.runtime.dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
 
-from .backoff import Backoff
 from .contacts import Contacts
-from .dispatch import Dispatcher, ErrorHook, EventStream, HandlerRegistry
 from .qrcode import QRCode
 from .session_store import load_session, save_session
 from .transport import AiohttpTransport

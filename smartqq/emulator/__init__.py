@@ -5,12 +5,14 @@ one loopback port (``emu.url``), for any ``*.qq.com`` Host. It never imports the
 client; it shares only the sans-IO protocol layer.
 
 ``async with TQQEmulator(world) as tqq:`` serves the older tqq HTTP interface
-(``smartqq.legacy.tqq``) over the same kind of world, on a port of its own.
+(``smartqq.legacy.tqq``) over the same kind of world, on a port of its own, and
+``async with OICQServer(world) as srv:`` the binary OICQ protocol (``smartqq.legacy.oicq``).
 """
 
 from __future__ import annotations
 
 from .faults import Fault, FaultSet
+from .oicq_server import OICQServer
 from .server import Emulator
 from .state import Config
 from .tqq_server import TQQEmulator, TQQUser
@@ -27,6 +29,7 @@ __all__ = [
     "Fault",
     "FaultSet",
     "Group",
+    "OICQServer",
     "TQQConfig",
     "TQQEmulator",
     "TQQService",

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from smartqq.client.dispatch import Dispatcher
 from smartqq.errors import UsageError
 from smartqq.events import BuddyMessage, Event, GroupMessage, MessageEvent, parse_event
+from smartqq.runtime.dispatch import Dispatcher
 
 
 def buddy(text: str, msg_id: int = 1) -> BuddyMessage:

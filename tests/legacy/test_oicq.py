@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartqq.emulator import demo_world
+from smartqq.emulator import OICQServer, demo_world
 from smartqq.errors import ClientClosedError
 from smartqq.legacy import FrameError, LegacyError
 from smartqq.legacy.oicq import (
@@ -22,7 +22,6 @@ from smartqq.legacy.oicq import (
     Frame,
     FrameReader,
     OICQClient,
-    OICQServer,
     Party,
     decode_message,
 )

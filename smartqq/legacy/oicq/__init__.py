@@ -2,10 +2,11 @@
 
 * :mod:`.codec` -- the frame, the field types and the :class:`Dialect` choices;
 * :mod:`.messages` -- every client→server and server→client message type as a record;
-* :mod:`.server` -- :class:`OICQServer`, a small asyncio TCP server over a world;
 * :mod:`.client` -- :class:`OICQClient`.
 
-The codec and messages are sans-IO; the server and client are imported on first use.
+The codec and messages are sans-IO; the client is imported on first use. The server
+lives with the other emulators: ``from smartqq.emulator import OICQServer`` (the legacy
+package never imports the emulator).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from .messages import CLIENT_MESSAGES, SERVER_MESSAGES, Message, decode_message
 
 if TYPE_CHECKING:
     from .client import OICQClient
-    from .server import OICQServer
 
 __all__ = [
     "CLIENT_MESSAGES",
@@ -29,7 +29,6 @@ __all__ = [
     "FrameReader",
     "Message",
     "OICQClient",
-    "OICQServer",
     "Party",
     "decode_message",
 ]
@@ -41,7 +40,7 @@ def __getattr__(name: str) -> Any:
 
         return OICQClient
     if name == "OICQServer":
-        from .server import OICQServer
-
-        return OICQServer
+        # The server moved under smartqq.emulator; importing it from here would make the
+        # legacy package depend on the emulator, so say where it is instead.
+        raise AttributeError("OICQServer moved: use `from smartqq.emulator import OICQServer`")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

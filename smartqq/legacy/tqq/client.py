@@ -26,8 +26,6 @@ from typing import TypeVar
 
 import aiohttp
 
-from smartqq.client.backoff import Backoff
-from smartqq.client.dispatch import Dispatcher, EventStream, HandlerRegistry
 from smartqq.errors import (
     ClientClosedError,
     ConnectError,
@@ -41,6 +39,8 @@ from smartqq.errors import (
 from smartqq.events import Event
 from smartqq.legacy.errors import NotLoggedInError, TooFastError
 from smartqq.protocol.redact import register_secret, retire_secret
+from smartqq.runtime.backoff import Backoff
+from smartqq.runtime.dispatch import Dispatcher, EventStream, HandlerRegistry
 
 from . import commands as cmd
 from .codec import VERSION, Answer, Reassembler, decode_answer, split_for_send

@@ -1,6 +1,6 @@
 """Typed tqq events (pydantic, on :class:`smartqq.events.Event`), built from GetMsgEx items.
 
-They dispatch through the same :class:`~smartqq.client.dispatch.Dispatcher` as SmartQQ
+They dispatch through the same :class:`~smartqq.runtime.dispatch.Dispatcher` as SmartQQ
 events: ``@client.on(TQQMessage)`` handles every chat message, ``@client.on(TQQEvent)``
 everything. MT codes the seeds do not list arrive as :class:`TQQUnknownMessage`, so
 nothing the server sends is dropped.

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartqq.emulator.tcp import TCPServer
-from smartqq.emulator.world import FriendEntry as WorldFriend
-from smartqq.emulator.world import World, demo_world
 from smartqq.legacy.errors import FrameError
+from smartqq.legacy.oicq import messages as msg
+from smartqq.legacy.oicq.codec import DEFAULT, Dialect, FrameReader, Party
 
-from . import messages as msg
-from .codec import DEFAULT, Dialect, FrameReader, Party
+from .tcp import TCPServer
+from .world import FriendEntry as WorldFriend
+from .world import World, demo_world
 
 __all__ = ["OICQServer"]
 
