@@ -2,7 +2,7 @@
 
 A worker runs the same handlers as a single-process bot: ``--app
 package.module:attr`` names a handler registry — today anything with the
-``on``/``add_handler`` interface of :class:`smartqq.client.dispatch.HandlerRegistry`
+``on``/``add_handler`` interface of :class:`smartqq.runtime.dispatch.HandlerRegistry`
 (``smartqq.cluster.Handlers`` is the ready-made one). :func:`attach_app` is
 the one place that knows how handlers get from that object into the worker's
 dispatcher, so switching to the toolkit's ``Router`` touches only it.
@@ -14,7 +14,7 @@ import asyncio
 import importlib
 from typing import Any
 
-from smartqq.client.dispatch import Dispatcher, ErrorHook, HandlerRegistry
+from smartqq.runtime.dispatch import Dispatcher, ErrorHook, HandlerRegistry
 from smartqq.errors import UsageError
 from smartqq.events import Event
 
