@@ -14,9 +14,9 @@ import asyncio
 import importlib
 from typing import Any
 
-from smartqq.runtime.dispatch import Dispatcher, ErrorHook, HandlerRegistry
 from smartqq.errors import UsageError
 from smartqq.events import Event
+from smartqq.runtime.dispatch import Dispatcher, ErrorHook, HandlerRegistry
 
 __all__ = ["ErrorHook", "Handlers", "attach_app", "load_app", "make_dispatcher", "run_handlers"]
 

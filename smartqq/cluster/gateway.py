@@ -191,7 +191,7 @@ class Gateway:
             await self._member.release()
         if self._nc is not None:
             with contextlib.suppress(NatsError, OSError):
-                await self._nc.drain()
+                await self._nc.close()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
 

@@ -30,6 +30,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,10 @@ class _Handling:
     replies: int = 0
 
 
+_current: ContextVar[_Handling | None] = ContextVar("smartqq_cluster_handling", default=None)
+"""The event a handler task was started for (tasks inherit it from the dispatch)."""
+
+
 class NatsReplier:
     """The :class:`smartqq.events.Replier` of events handled by a worker."""
 
@@ -88,7 +93,7 @@ class NatsReplier:
         *,
         font: Font | None = None,
     ) -> SendResult:
-        ctx = self.handling.get(id(event))
+        ctx = self.handling.get(id(event)) or _current.get()
         if ctx is None:
             raise UsageError("this event is not being handled by this worker any more")
         index = ctx.replies
@@ -214,11 +219,13 @@ class Worker:
         if msg.metadata.num_delivered > 1:
             self.redelivered += 1
         event = decode_event(msg.data)
-        self.replier.handling[id(event)] = _Handling(key, qq)
+        ctx = self.replier.handling[id(event)] = _Handling(key, qq)
+        token = _current.set(ctx)
         beat = asyncio.get_running_loop().create_task(self._heartbeat(msg))
         try:
             await run_handlers(self.root, event)
         finally:
+            _current.reset(token)
             beat.cancel()
             self.replier.handling.pop(id(event), None)
         try:
@@ -287,7 +294,7 @@ class Worker:
             await asyncio.gather(*busy, return_exceptions=True)
         if self._nc is not None:
             with contextlib.suppress(NatsError, OSError):
-                await self._nc.drain()
+                await self._nc.close()
 
     async def __aenter__(self) -> Worker:
         await self.start()
