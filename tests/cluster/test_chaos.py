@@ -210,3 +210,26 @@ async def test_stall_longer_than_the_lease_never_two_pollers(cluster: Cluster) -
     await c.all_answered(60)
     c.check_exactly_once()
     assert stalled.proc.poll() is None  # it woke up, found its lease gone and kept running
+
+
+async def test_sigterm_and_sigint_exit_cleanly_and_hand_the_account_over(cluster: Cluster) -> None:
+    c = cluster
+    ga = c.gateway("ga")
+    w1 = c.worker("w1")
+    await wait_until(c.holder, 30, "a lease holder")
+    c.send(3)
+    await c.all_answered(30)
+    ga.signal(signal.SIGTERM)
+    w1.signal(signal.SIGINT)
+    assert await ga.wait(20) == 0, ga.output()
+    assert await w1.wait(20) == 0, w1.output()
+    assert await c.holder() is None  # released, not left to expire
+    assert "Traceback" not in ga.output() + w1.output()
+    gb = c.gateway("gb")
+    c.worker("w2")
+    c.send(3)
+    await c.all_answered(30)
+    c.check_exactly_once()
+    assert await c.holder() == "gb"
+    gb.signal(signal.SIGTERM)
+    assert await gb.wait(20) == 0
