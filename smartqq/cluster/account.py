@@ -13,10 +13,11 @@ seams, all in :class:`_GatewayClient` / :class:`AccountRunner`:
   when the lease is lost mid-poll the request is aborted (after a short grace
   for an answer already on its way, which is then still published: the stream
   de-duplicates it) and the client ends with :class:`LeaseLost`.
-* **Sends** come from the account's durable ``send_<qq>`` consumer. Each is
-  first marked ``pending`` in the results bucket; a send found ``pending``
-  after a takeover may have reached the service, so it is answered
-  *uncertain* and never sent again (as 1202 is).
+* **Sends** come from the account's durable ``send_<qq>`` consumer in batches;
+  each batch is split into one lane per chat (a chat's replies in order,
+  chats in parallel). Each send is first marked ``pending`` in the results
+  bucket; a send found ``pending`` after a takeover may have reached the
+  service, so it is answered *uncertain* and never sent again (as 1202 is).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ log = logging.getLogger("smartqq.cluster.gateway")
 
 PENDING = b"pending"
 REPLY_HEADER = "Smartqq-Reply-To"
+_PUBLISH_BATCH = 64
+_SEND_BATCH = 32
 _POLL_GRACE = 0.3
 """Seconds an in-flight poll may still finish after the lease is lost (its answer may be
 on the wire already; aborting it would lose events the service counts as delivered)."""
@@ -174,27 +177,46 @@ class AccountRunner:
         self._pending.append((subject, encode_event(event), key))
 
     async def flush(self, *, give_up_after: float | None = None) -> None:
-        """Publish queued events in order; retry through NATS trouble (ids make it safe)."""
+        """Publish queued events, pipelined, in order; retry through NATS trouble.
+
+        The publishes of one batch are written back to back on the one connection
+        (so the stream stores them in order) and their acknowledgements awaited
+        together. After a failure everything from the first unacknowledged event
+        on is published again: the ids make the repeats no-ops.
+        """
         started = time.monotonic()
         while self._pending:
-            subject, data, key = self._pending[0]
-            try:
-                await self.js.publish(subject, data, headers={"Nats-Msg-Id": key}, timeout=2.0)
-            except (NatsError, JsError, OSError) as exc:
-                if give_up_after is not None and time.monotonic() - started > give_up_after:
-                    log.error(
-                        "account %d: %d events could not be published (%s)",
-                        self.qq,
-                        len(self._pending),
-                        type(exc).__name__,
-                    )
-                    self._pending.clear()
-                    return
-                log.info("account %d: publish failed (%s); retrying", self.qq, type(exc).__name__)
-                await asyncio.sleep(0.2)
+            batch = self._pending[:_PUBLISH_BATCH]
+            acks = await asyncio.gather(
+                *(
+                    self.js.publish(subject, data, headers={"Nats-Msg-Id": key}, timeout=2.0)
+                    for subject, data, key in batch
+                ),
+                return_exceptions=True,
+            )
+            done = 0
+            for ack in acks:
+                if isinstance(ack, BaseException):
+                    break
+                done += 1
+            del self._pending[:done]
+            self.published += done
+            if done == len(batch):
                 continue
-            self._pending.pop(0)
-            self.published += 1
+            exc = next(a for a in acks if isinstance(a, BaseException))
+            if not isinstance(exc, NatsError | JsError | OSError):
+                raise exc
+            if give_up_after is not None and time.monotonic() - started > give_up_after:
+                log.error(
+                    "account %d: %d events could not be published (%s)",
+                    self.qq,
+                    len(self._pending),
+                    type(exc).__name__,
+                )
+                self._pending.clear()
+                return
+            log.info("account %d: publish failed (%s); retrying", self.qq, type(exc).__name__)
+            await asyncio.sleep(0.2)
 
     # -- the session in KV -----------------------------------------------------------------
 
@@ -300,7 +322,7 @@ class AccountRunner:
             durable_name=durable,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.config.ack_wait,
-            max_ack_pending=1,  # replies of one account go out one at a time, in order
+            max_ack_pending=_SEND_BATCH,
         )
         while not self.lease.lost.is_set():
             try:
@@ -316,17 +338,32 @@ class AccountRunner:
         try:
             while self.lease.valid():
                 try:
-                    msgs = await sub.fetch(1, timeout=1.0)
+                    msgs = await sub.fetch(_SEND_BATCH, timeout=1.0)
                 except NatsTimeout:
                     continue
                 except (NatsError, JsError, OSError):
                     await asyncio.sleep(0.2)
                     continue
-                for msg in msgs:
-                    await self._handle_send(msg)
+                await self._send_batch(msgs)
         finally:
             with contextlib.suppress(NatsError, JsError, OSError):
                 await sub.unsubscribe()
+
+    async def _send_batch(self, msgs: list[Msg]) -> None:
+        """One lane per chat: a chat's replies go out in order, chats in parallel."""
+        lanes: dict[tuple[str, int] | None, list[Msg]] = {}
+        for msg in msgs:
+            try:
+                chat: tuple[str, int] | None = reply_target(decode_send(msg.data)[0])
+            except (ValueError, KeyError, TypeError, SmartQQError):
+                chat = None
+            lanes.setdefault(chat, []).append(msg)
+
+        async def lane(queue: list[Msg]) -> None:
+            for msg in queue:
+                await self._handle_send(msg)
+
+        await asyncio.gather(*(lane(q) for q in lanes.values()))
 
     async def _handle_send(self, msg: Msg) -> None:
         if not self.lease.valid():
