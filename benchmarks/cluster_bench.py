@@ -173,6 +173,39 @@ async def cluster_row(tmp: Path, n: int, chats: int, workers: int) -> float:
                 stop(procs)
 
 
+async def holders(url: str) -> dict[str, int]:
+    """How many accounts each gateway holds (from the leases bucket)."""
+    import nats
+    from nats.js.errors import KeyNotFoundError
+
+    from smartqq.cluster.config import LEASES_BUCKET, list_keys
+
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        kv = await js.key_value(LEASES_BUCKET)
+        keys = [k for k in await list_keys(js, LEASES_BUCKET) if k.isdigit()]
+        counts: dict[str, int] = {}
+        for key in keys:
+            try:
+                entry = await kv.get(key)
+            except KeyNotFoundError:
+                continue
+            name = (entry.value or b"").decode()
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+    finally:
+        await nc.close()
+
+
+async def until_async(check: Any, timeout: float, every: float = 0.25) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step timed out")
+        await asyncio.sleep(every)
+
+
 async def accounts_row(tmp: Path, count: int) -> dict[str, Any]:
     """``count`` accounts over two gateways: memory per account, takeover time."""
     cfg = ClusterConfig()
@@ -186,6 +219,13 @@ async def accounts_row(tmp: Path, count: int) -> dict[str, Any]:
                 c.save_session(tmp / "s.session")
                 await c.close()
                 await import_session(tmp / "s.session", nats.url, cfg)
+            # A gateway serving nothing (an account that does not exist): the baseline RSS.
+            empty = spawn(
+                ["gateway", "--nats", nats.url, "--accounts", "1", "--name", "empty"], tmp / "e.log"
+            )
+            await asyncio.sleep(5)
+            idle = rss_kib(empty.pid)
+            stop([empty])
             gws = [
                 spawn(
                     ["gateway", "--nats", nats.url, "--base-url", emu.url, "--name", f"g{i}"],
@@ -194,25 +234,34 @@ async def accounts_row(tmp: Path, count: int) -> dict[str, Any]:
                 for i in range(2)
             ]
             try:
-                idle = [rss_kib(p.pid) for p in gws]
-                await until(
-                    lambda: len(emu.service.by_qq) >= count and emu.service.waiters >= count, 600
-                )
+                start = time.monotonic()
+
+                async def all_held() -> bool:
+                    return sum((await holders(nats.url)).values()) >= count
+
+                await until_async(all_held, 900)
+                spread = await holders(nats.url)
+                serve_all = time.monotonic() - start
                 await asyncio.sleep(5)
                 rss = [rss_kib(p.pid) for p in gws]
                 gws[0].send_signal(signal.SIGKILL)
                 gws[0].wait()
                 killed = time.monotonic()
-                before = emu.service.polls
-                # Every account polls again when the survivor serves them all.
-                await until(lambda: emu.service.waiters >= count, 600)
+
+                async def survivor_holds_all() -> bool:
+                    return (await holders(nats.url)).get("g1", 0) >= count
+
+                await until_async(survivor_holds_all, 900)
                 takeover = time.monotonic() - killed
                 return {
                     "accounts": count,
+                    "held_by": spread,
+                    "all_held_after_s": round(serve_all, 1),
                     "gateway_rss_mib": [round(r / 1024, 1) for r in rss],
-                    "kib_per_account": round((sum(rss) - sum(idle)) / count, 1),
+                    "empty_gateway_rss_mib": round(idle / 1024, 1),
+                    "kib_per_account": round((sum(rss) - 2 * idle) / count, 1),
                     "takeover_all_s": round(takeover, 2),
-                    "polls_during_takeover": emu.service.polls - before,
+                    "lease_ttl_s": cfg.lease_ttl,
                 }
             finally:
                 stop(gws)
@@ -238,7 +287,7 @@ async def main() -> None:
     }
     results["single_process"] = round(await baseline(args.messages, args.chats), 1)
     print(f"single-process client        {results['single_process']:8.1f} replies/s", flush=True)
-    for w in (int(x) for x in args.workers.split(",")):
+    for w in (int(x) for x in args.workers.split(",") if x.strip() not in ("", "0")):
         with tempfile.TemporaryDirectory() as d:
             rate = await cluster_row(Path(d), args.messages, args.chats, w)
         results[f"cluster_{w}_workers"] = round(rate, 1)

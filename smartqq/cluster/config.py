@@ -54,6 +54,7 @@ __all__ = [
     "ClusterConfig",
     "connect",
     "ensure_jetstream",
+    "list_keys",
 ]
 
 log = logging.getLogger("smartqq.cluster.nats")
@@ -172,6 +173,18 @@ async def ensure_jetstream(js: JetStreamContext, cfg: ClusterConfig) -> Buckets:
     return Buckets(sessions, leases, results)
 
 
+async def list_keys(js: JetStreamContext, bucket: str) -> set[str]:
+    """Keys with a stored message (a deleted key shows until its marker ages out).
+
+    One STREAM.INFO request: ``KeyValue.keys()`` creates a consumer per call, which
+    the server keeps for a while; a gateway scanning every two seconds would pile
+    them up.
+    """
+    prefix = f"$KV.{bucket}."
+    info = await js.stream_info(f"KV_{bucket}", subjects_filter=prefix + ">")
+    return {s.removeprefix(prefix) for s in (info.state.subjects or {})}
+
+
 async def lease_ttl_of(js: JetStreamContext) -> float | None:
     """The lease TTL the cluster actually uses (the bucket's, whoever created it)."""
     try:
@@ -191,7 +204,7 @@ async def _on_error(exc: Exception) -> None:
 
 
 async def _on_disconnect() -> None:
-    log.warning("nats: disconnected; reconnecting")
+    log.info("nats: disconnected")
 
 
 async def _on_reconnect() -> None:

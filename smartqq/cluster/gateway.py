@@ -6,8 +6,10 @@ up to its fair share: the number of accounts divided by the live gateways
 (each gateway keeps a ``gateway.<name>`` key in the leases bucket, renewed like
 a lease). When a gateway dies its leases and its membership key expire
 together, the fair share of the others grows, and they take its accounts over
-within one lease TTL plus one scan. A gateway that cannot resume an account
-(the session is dead) leaves it alone for ``retry_after`` seconds.
+within one lease TTL plus one scan. An account nobody took for a whole lease
+time is taken beyond the fair share (peers serving other ``--accounts``). A
+gateway that cannot resume an account (the session is dead) leaves it alone
+for ``retry_after`` seconds.
 """
 
 from __future__ import annotations
@@ -27,10 +29,18 @@ from collections.abc import Iterable
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.errors import Error as JsError
-from nats.js.errors import NoKeysError
 
 from .account import AccountRunner
-from .config import Buckets, ClusterConfig, connect, ensure_jetstream, lease_ttl_of
+from .config import (
+    LEASES_BUCKET,
+    SESSIONS_BUCKET,
+    Buckets,
+    ClusterConfig,
+    connect,
+    ensure_jetstream,
+    lease_ttl_of,
+    list_keys,
+)
 from .lease import Lease
 
 __all__ = ["Gateway"]
@@ -70,6 +80,7 @@ class Gateway:
         """(qq, monotonic time) of every account this gateway started serving."""
         self._tasks: dict[int, asyncio.Task[str]] = {}
         self._cooldown: dict[int, float] = {}
+        self._free_since: dict[int, float] = {}
         self._nc: NATS | None = None
         self._buckets: Buckets | None = None
         self._ttl = self.config.lease_ttl
@@ -120,22 +131,23 @@ class Gateway:
 
     async def _scan(self) -> None:
         assert self._buckets is not None
-        try:
-            stored = {int(k) for k in await self._buckets.sessions.keys() if k.isdigit()}
-        except NoKeysError:
-            return
-        try:
-            leased = set(await self._buckets.leases.keys())
-        except NoKeysError:
-            leased = set()
+        assert self._nc is not None
+        js = self._nc.jetstream()
+        stored = {int(k) for k in await list_keys(js, SESSIONS_BUCKET) if k.isdigit()}
+        leased = await list_keys(js, LEASES_BUCKET)
         wanted = stored if self.accounts is None else stored & self.accounts
         gateways = max(1, sum(1 for k in leased if k.startswith("gateway.")))
         share = math.ceil(len(wanted) / gateways)
         now = time.monotonic()
-        for qq in sorted(wanted):
-            if len(self.runners) >= share or self._stopping:
+        free = {qq for qq in wanted if str(qq) not in leased and qq not in self.runners}
+        self._free_since = {qq: self._free_since.get(qq, now) for qq in free}
+        for qq in sorted(free):
+            if self._stopping:
                 return
-            if qq in self.runners or str(qq) in leased or self._cooldown.get(qq, 0) > now:
+            # Beyond the fair share only what nobody took for a whole lease time (peers
+            # whose --accounts exclude it, or peers that are full).
+            starving = now - self._free_since[qq] > self._ttl
+            if (len(self.runners) >= share and not starving) or self._cooldown.get(qq, 0) > now:
                 continue
             lease = await Lease.acquire(self._buckets.leases, str(qq), self.name, self._ttl)
             if lease is not None:
