@@ -3,6 +3,7 @@
     python benchmarks/run.py --quick          # under a minute
     python benchmarks/run.py                  # the full run (1,000 clients)
     python benchmarks/run.py --check          # exit 1 when a target is missed
+    python benchmarks/run.py --memory-profile # where memory per client goes (tracemalloc)
 
 Prints a table and writes JSON (``--json``, default ``benchmarks/results.json``).
 The ratio is the headline: these machines are shared and noisy, absolute
@@ -25,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import inmemory
 import local
 import wire
 
@@ -116,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results.json"))
     parser.add_argument("--markdown", action="store_true", help="also print the README table")
     parser.add_argument(
+        "--memory-profile",
+        action="store_true",
+        help="only profile memory per client by module (memory_profile.py; 100 clients "
+        "with --quick, else 1,000)",
+    )
+    parser.add_argument(
         "--child", nargs=4, metavar=("KIND", "URL", "N", "EVENTS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -125,8 +133,18 @@ def main(argv: list[str] | None = None) -> int:
         fn = wire.child_clients if kind == "clients" else wire.child_bare
         print(json.dumps(asyncio.run(fn(url, int(n), int(events)))))
         return 0
+    if args.memory_profile:
+        import memory_profile
+
+        return memory_profile.main(["-n", "100" if args.quick else "1000"])
     started = time.perf_counter()
-    rows = [local.parse_dispatch_rows(args.quick), *asyncio.run(run_wire(args.quick))]
+    rows = [
+        local.parse_dispatch_rows(args.quick),
+        *local.ordering_rows(args.quick),
+        *asyncio.run(run_wire(args.quick)),
+    ]
+    loopback = next((r["value"] for r in rows if r["figure"].startswith("end to end")), None)
+    rows.append(inmemory.inmemory_row(args.quick, loopback))
     print(table(rows))
     if args.markdown:
         print("\n" + markdown(rows))

@@ -90,6 +90,7 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
     n_events = 5_000 if quick else 20_000
     n_sends = 300 if quick else 1_000
     n_latency = 50 if quick else 200
+    n_rounds = 3 if quick else 5
     rows: list[dict[str, Any]] = []
     async with emulator_process(tmp, clients=2) as url, aiohttp.ClientSession() as http:
         # login time
@@ -106,24 +107,58 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
         )
         rows.append(_report("login time, password (md5 hash flow)", pw_time * 1000, "ms"))
 
-        # end to end throughput: N queued messages drained by long-polls
+        # end to end throughput: N queued messages drained by long-polls. The bare loop
+        # and our client alternate for a few rounds and each keeps its best: one round
+        # is a fraction of a second, and the machine is shared.
         base_state = await logged_in_state(url, FIRST_CLIENT)
-        got = asyncio.Event()
-        count = 0
 
-        def bump() -> None:
-            nonlocal count
-            count += 1
-            if count >= n_events:
-                got.set()
+        async def bare_round() -> float:
+            got = asyncio.Event()
+            count = 0
 
-        await inject(http, url, FIRST_CLIENT, "x", repeat=n_events)
-        t0 = time.perf_counter()
-        poller = asyncio.create_task(bare_poll_loop(http, url, base_state, bump))
-        await asyncio.wait_for(got.wait(), 120)
-        base_rate = n_events / (time.perf_counter() - t0)
-        poller.cancel()
-        await asyncio.gather(poller, return_exceptions=True)
+            def bump() -> None:
+                nonlocal count
+                count += 1
+                if count >= n_events:
+                    got.set()
+
+            await inject(http, url, FIRST_CLIENT, "x", repeat=n_events)
+            t0 = time.perf_counter()
+            poller = asyncio.create_task(bare_poll_loop(http, url, base_state, bump))
+            await asyncio.wait_for(got.wait(), 120)
+            rate = n_events / (time.perf_counter() - t0)
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+            return rate
+
+        async def our_round() -> tuple[float, Client]:
+            bot = bench_client(url, BOT)
+            seen = 0
+            done = asyncio.Event()
+
+            async def handler(msg: BuddyMessage) -> None:
+                nonlocal seen
+                seen += 1
+                if seen >= n_events:
+                    done.set()
+
+            bot.add_handler(BuddyMessage, handler)
+            await bot.login()
+            await inject(http, url, BOT, "x", repeat=n_events)
+            t0 = time.perf_counter()
+            await bot.start()
+            await asyncio.wait_for(done.wait(), 120)
+            return n_events / (time.perf_counter() - t0), bot
+
+        base_rate = our_rate = 0.0
+        bot: Client | None = None
+        for _ in range(n_rounds):
+            base_rate = max(base_rate, await bare_round())
+            if bot is not None:  # before the next login, which would kick it
+                await bot.close()
+            rate, bot = await our_round()
+            our_rate = max(our_rate, rate)
+        assert bot is not None
         rows.append(
             _row(
                 "emulator: events/s delivered in 50-event batches (one bare poller)",
@@ -135,24 +170,6 @@ async def wire_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
                 "events/s",
             )
         )
-
-        bot = bench_client(url, BOT)
-        seen = 0
-        done = asyncio.Event()
-
-        async def handler(msg: BuddyMessage) -> None:
-            nonlocal seen
-            seen += 1
-            if seen >= n_events:
-                done.set()
-
-        bot.add_handler(BuddyMessage, handler)
-        await bot.login()
-        await inject(http, url, BOT, "x", repeat=n_events)
-        t0 = time.perf_counter()
-        await bot.start()
-        await asyncio.wait_for(done.wait(), 120)
-        our_rate = n_events / (time.perf_counter() - t0)
         rows.append(
             _row(
                 "end to end: long-poll -> typed events -> handler, events/s",
@@ -401,8 +418,8 @@ async def scale_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
             kib,
             base_kib,
             "bare aiohttp session holding one long-poll",
-            "<= 100 KiB",
-            kib <= 100,
+            "<= 1.5",
+            kib <= 1.5 * base_kib,
             "KiB",
         ),
         _row(
@@ -428,8 +445,9 @@ async def scale_rows(quick: bool, tmp: Path) -> list[dict[str, Any]]:
             ours["events_per_s"],
             base["events_per_s"],
             "bare aiohttp server + clients, prebuilt bodies",
-            ">= 10,000/s",
-            ours["events_per_s"] >= 10_000,
+            ">= 0.6" + ("" if quick else " and >= 10,000/s"),
+            ours["events_per_s"] >= 0.6 * base["events_per_s"]
+            and (quick or ours["events_per_s"] >= 10_000),
             "events/s",
         ),
         _report(f"{n} clients: time to log all in (25 at a time), s", ours["login_all_s"], "s"),

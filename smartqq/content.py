@@ -19,10 +19,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator
 
 from .errors import ProtocolError, UsageError
+from .segments import (
+    CustomFace,
+    Face,
+    Font,
+    OfflinePic,
+    Segment,
+    Text,
+    UnknownSegment,
+    parse_wire,
+    wire_text,
+)
 
 __all__ = [
     "MAX_PART_BYTES",
@@ -31,172 +43,91 @@ __all__ = [
     "Face",
     "Font",
     "OfflinePic",
+    "ReceivedContent",
     "Segment",
     "Text",
     "UnknownSegment",
+    "received_wire",
+    "validate_received",
 ]
 
 MAX_PART_BYTES = 720
 
 
-@dataclass(frozen=True, slots=True)
-class Font:
-    name: str = "宋体"
-    size: int = 10
-    color: str = "000000"
-    style: tuple[int, int, int] = (0, 0, 0)
-
-    def to_wire(self) -> list[Any]:
-        return [
-            "font",
-            {"name": self.name, "size": self.size, "style": list(self.style), "color": self.color},
-        ]
-
-    @classmethod
-    def from_wire(cls, value: Any) -> Font:
-        if not isinstance(value, dict):
-            return _DEFAULT_FONT
-        # Nearly every message repeats one of a handful of fonts: share the instances.
-        style = value.get("style")
-        try:
-            key = (
-                value.get("name"),
-                value.get("size"),
-                value.get("color"),
-                tuple(style) if isinstance(style, list) else style,
-            )
-            cached = _FONTS.get(key)
-        except TypeError:  # an unhashable part: build it, do not cache it
-            return cls._build(value)
-        if cached is None:
-            cached = cls._build(value)
-            if len(_FONTS) < 256:
-                _FONTS[key] = cached
-        return cached
-
-    @classmethod
-    def _build(cls, value: dict[str, Any]) -> Font:
-        style = value.get("style")
-        style_t: tuple[int, int, int] = (0, 0, 0)
-        if isinstance(style, list) and len(style) == 3:
-            try:
-                style_t = (int(style[0]), int(style[1]), int(style[2]))
-            except (TypeError, ValueError):
-                pass
-        try:
-            size = int(value.get("size", 10))
-        except (TypeError, ValueError):
-            size = 10
-        return cls(
-            name=str(value.get("name", "宋体")),
-            size=size,
-            color=str(value.get("color", "000000")),
-            style=style_t,
-        )
+_new_content = object.__new__
 
 
-_DEFAULT_FONT = Font()
-_FONTS: dict[tuple[Any, ...], Font] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True, slots=True)
-class Face:
-    """A built-in emoticon by its protocol face id (e.g. 14 = smile)."""
-
-    id: int
-
-    def __str__(self) -> str:
-        return f"[face:{self.id}]"
-
-
-@dataclass(frozen=True, slots=True)
-class CustomFace:
-    """A picture in a group/discussion message (receive only)."""
-
-    name: str
-    file_id: int = 0
-    key: str = ""
-    server: str = ""
-
-    def __str__(self) -> str:
-        return "[picture]"
-
-
-@dataclass(frozen=True, slots=True)
-class OfflinePic:
-    """A picture in a buddy message (receive only)."""
-
-    file_path: str
-    success: int = 1
-
-    def __str__(self) -> str:
-        return "[picture]"
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownSegment:
-    """An element we do not know, kept as received."""
-
-    raw: Any
-
-    def __str__(self) -> str:
-        return ""
-
-
-Segment: TypeAlias = Text | Face | CustomFace | OfflinePic | UnknownSegment
-_SENDABLE = (Text, Face)
-
-
-def _segment(el: Any) -> Segment | Font:
-    if isinstance(el, str):
-        return Text(el)
-    if isinstance(el, list) and el and isinstance(el[0], str):
-        kind = el[0]
-        arg = el[1] if len(el) > 1 else None
-        if kind == "font":
-            return Font.from_wire(arg)
-        if kind == "face" and isinstance(arg, int | str) and not isinstance(arg, bool):
-            try:
-                return Face(int(arg))
-            except ValueError:
-                return UnknownSegment(el)
-        if kind == "cface":
-            if isinstance(arg, dict):
-                try:
-                    file_id = int(arg.get("file_id", 0))
-                except (TypeError, ValueError):
-                    file_id = 0
-                return CustomFace(
-                    str(arg.get("name", "")),
-                    file_id,
-                    str(arg.get("key", "")),
-                    str(arg.get("server", "")),
-                )
-            if isinstance(arg, str):
-                return CustomFace(el[-1] if isinstance(el[-1], str) else arg)
-        if kind == "offpic":
-            if isinstance(arg, dict):
-                return OfflinePic(str(arg.get("file_path", "")), int(bool(arg.get("success", 1))))
-            if isinstance(arg, str):
-                return OfflinePic(arg)
-    return UnknownSegment(el)
-
-
-@dataclass(frozen=True, slots=True)
 class Content:
-    """An immutable sequence of segments with an optional font."""
+    """An immutable sequence of segments with an optional font.
 
-    segments: tuple[Segment, ...] = ()
-    font: Font | None = None
-    raw: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
+    Received content is parsed lazily: :meth:`parse` keeps the wire array and
+    builds segments on first use of :attr:`segments` or :attr:`font` (cached);
+    :attr:`text` reads the array directly, so a handler that looks only at the
+    text, or at nothing, never pays for segments.
+    """
+
+    # Immutable by interface: the slots are private and every public name is a
+    # read-only property. (No __setattr__ guard: it would slow down the lazy path.)
+    __slots__ = ("_font", "_segments", "_text", "_wire")
+    _segments: tuple[Segment, ...] | None  # None: not parsed yet
+    _font: Font | None
+    _text: str | None
+    _wire: list[Any] | None
+
+    def __init__(
+        self,
+        segments: tuple[Segment, ...] = (),
+        font: Font | None = None,
+        raw: tuple[Any, ...] | None = None,
+    ) -> None:
+        self._segments = tuple(segments)
+        self._font = font
+        self._text = None
+        self._wire = None if raw is None else list(raw)
+
+    @classmethod
+    def _lazy(cls, wire: list[Any]) -> Content:
+        # The hot path of every received message: one object, nothing parsed.
+        obj = _new_content(cls)
+        obj._wire = wire
+        obj._segments = None
+        obj._text = None
+        return obj
+
+    def _parse(self) -> tuple[Segment, ...]:
+        segments, self._font = parse_wire(self._wire or [])
+        self._segments = segments
+        return segments
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        segments = self._segments
+        return self._parse() if segments is None else segments
+
+    @property
+    def font(self) -> Font | None:
+        if self._segments is None:
+            self._parse()
+        return self._font
+
+    @property
+    def raw(self) -> tuple[Any, ...] | None:
+        """The received wire array, unchanged (``None`` for content built locally)."""
+        return None if self._wire is None else tuple(self._wire)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Content):
+            return NotImplemented
+        return self.segments == other.segments and self.font == other.font
+
+    def __hash__(self) -> int:
+        return hash((self.segments, self.font))
+
+    def __repr__(self) -> str:
+        return f"Content(segments={self.segments!r}, font={self.font!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Content, (self.segments, self.font, self.raw))
 
     # -- construction ---------------------------------------------------------------
 
@@ -232,51 +163,38 @@ class Content:
 
     @classmethod
     def parse(cls, wire: Any, *, strip_trailing_space: bool = True) -> Content:
-        """Read a received ``content`` array (or its JSON text)."""
+        """Read a received ``content`` array (or its JSON text).
+
+        Only the shape is checked here (an array, or JSON text of one); the
+        segments are built on first use, and building them never fails: an
+        element we cannot read becomes an :class:`UnknownSegment`.
+        """
         if isinstance(wire, str):
             try:
                 wire = json.loads(wire)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ProtocolError("content is not JSON", wire[:120]) from None
         if not isinstance(wire, list):
             raise ProtocolError("content is not an array", repr(wire)[:120])
-        font: Font | None = None
-        segs: list[Segment] = []
-        for el in wire:
-            # Text, faces and the font are nearly all of the traffic: read them inline.
-            kind = type(el)
-            if kind is str:
-                segs.append(Text(el))
-                continue
-            if kind is list and len(el) == 2:
-                tag, arg = el
-                if tag == "font":
-                    font = Font.from_wire(arg)
-                    continue
-                if tag == "face" and type(arg) is int:
-                    segs.append(Face(arg))
-                    continue
-            seg = _segment(el)
-            if isinstance(seg, Font):
-                font = seg
-            else:
-                segs.append(seg)
-        if strip_trailing_space and segs:
-            last = segs[-1]
-            if isinstance(last, Text) and last.text.endswith(" "):
-                trimmed = last.text[:-1]
-                if trimmed:
-                    segs[-1] = Text(trimmed)
-                else:
-                    segs.pop()
-        return cls(tuple(segs), font, tuple(wire))
+        if strip_trailing_space:
+            return cls._lazy(wire)
+        segments, font = parse_wire(wire, strip=False)
+        return cls(segments, font, tuple(wire))
 
     # -- reading ----------------------------------------------------------------------
 
     @property
     def text(self) -> str:
         """The text pieces joined (faces and pictures left out)."""
-        return "".join(s.text for s in self.segments if isinstance(s, Text))
+        text = self._text
+        if text is None:
+            segments = self._segments
+            if segments is None:
+                text = wire_text(self._wire or [])
+            else:
+                text = "".join(s.text for s in segments if isinstance(s, Text))
+            self._text = text
+        return text
 
     def __str__(self) -> str:
         return "".join(str(s) for s in self.segments)
@@ -363,3 +281,57 @@ def _cut(text: str, room: int, *, fresh: bool) -> tuple[str, str]:
         # rather than cut a word.
         return "", text
     return head, text[len(head) :]
+
+
+# -- the ``content`` field of received events (used by smartqq.events) -------------------
+
+
+def validate_received(value: Any) -> Content:
+    """A ``content`` field value as :class:`Content`; ``ValueError`` for a wrong shape.
+
+    Called once per received message: a wire array is kept as it is and parsed
+    on first use; JSON text is decoded now so that a malformed one is reported
+    while the event is built.
+    """
+    if value.__class__ is list:  # Content._lazy, inlined: this runs once per message
+        content = _new_content(Content)
+        content._wire = value
+        content._segments = None
+        content._text = None
+        return content
+    if isinstance(value, Content):
+        return value
+    try:
+        return Content.parse(value)
+    except ProtocolError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def received_wire(content: Content) -> list[Any]:
+    """The received wire form (font first) of ``content``: it validates back."""
+    raw = content.raw
+    if raw is not None:
+        return list(raw)
+    out: list[Any] = [content.font.to_wire()] if content.font is not None else []
+    for seg in content.segments:
+        if isinstance(seg, Text):
+            out.append(seg.text)
+        elif isinstance(seg, Face):
+            out.append(["face", seg.id])
+        elif isinstance(seg, CustomFace):
+            info = {"name": seg.name, "file_id": seg.file_id, "key": seg.key, "server": seg.server}
+            out.append(["cface", info])
+        elif isinstance(seg, OfflinePic):
+            out.append(["offpic", {"file_path": seg.file_path, "success": seg.success}])
+        else:
+            out.append(seg.raw)
+    return out
+
+
+ReceivedContent = Annotated[
+    Content,
+    PlainValidator(validate_received),
+    PlainSerializer(received_wire, return_type=list[Any]),
+]
+"""The type of a received event's ``content`` field: accepts a wire array (kept, parsed
+on first use), its JSON text or a :class:`Content`; dumps as the received wire array."""

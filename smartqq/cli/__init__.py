@@ -1,8 +1,11 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
 Commands: ``demo``, ``legacy-demo``, ``emulator``, ``login``, ``listen``, ``send``,
-``contacts``, ``selfcheck``, ``cluster``, ``gateway``, ``worker``. Exit codes: 0 success,
-1 runtime failure, 2 bad arguments, 3 a send with uncertain delivery, 130 interrupted.
+``contacts``, ``selfcheck``, ``onebot``, ``cluster``, ``gateway``, ``worker``. Exit codes:
+0 success, 1 runtime failure, 2 bad arguments, 3 a send with uncertain delivery, 4 ``listen``
+lost its session (expired, kicked), 130 interrupted, 141 the output pipe was closed
+(``smartqq demo | head``). No traceback reaches the terminal (set ``SMARTQQ_DEBUG=1`` to
+see them).
 """
 
 from __future__ import annotations
@@ -12,17 +15,22 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from smartqq import __version__
 from smartqq.emulator.world import WorldError
 
 from .argtypes import positive_float, positive_int
 from .cluster_cmd import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
 from .commands import add_commands, run_command
+from .onebot_cmd import add_onebot_command
 
 __all__ = ["amain", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .argtypes import port
+
     parser = argparse.ArgumentParser(prog="smartqq", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"smartqq {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo", help="run the echo bot against the embedded emulator and print a transcript"
@@ -31,12 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--interactive", action="store_true", help="keep running; type lines as a world user"
     )
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    demo.add_argument(
+        "--web", action="store_true", help="keep running and serve the emulator's web page"
+    )
     sub.add_parser(
         "legacy-demo", help="a scripted tqq (2005) and OICQ (2004) session against emulators"
     )
     emu = sub.add_parser("emulator", help="run the emulator until interrupted")
     emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=8188)
+    emu.add_argument("--port", type=port, default=8188)
     emu.add_argument("--world", help="a world file (.json or .toml)")
     emu.add_argument(
         "--qr-confirm-after", type=int, default=3, help="ptqrlogin checks before auto-confirming"
@@ -48,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--idle", choices=("102", "errmsg", "504"), default="102")
     emu.add_argument("--control-token", help="required for /_emu/ on non-loopback binds")
     emu.add_argument(
-        "--tqq-port", type=int, help="also serve the legacy tqq HTTP interface on this port"
+        "--tqq-port", type=port, help="also serve the legacy tqq HTTP interface on this port"
     )
     add_commands(sub)
     add_cluster_commands(sub)
+    add_onebot_command(sub)
     sub.add_parser("selfcheck", help="verify the protocol test vectors of PROTOCOL.md Appendix A")
     return parser
 
@@ -62,7 +74,7 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import run_demo
 
-        return await run_demo(interactive=args.interactive, color=args.color)
+        return await run_demo(interactive=args.interactive, color=args.color, web=args.web)
     if args.command == "legacy-demo":
         from .legacy_demo import run_legacy_demo
 
@@ -83,6 +95,10 @@ async def amain(argv: Sequence[str] | None = None) -> int:
             return 1
     if args.command in CLUSTER_COMMANDS:
         return await run_cluster_command(args)
+    if args.command == "onebot":
+        from .onebot_cmd import run_onebot
+
+        return await run_onebot(args)
     if args.command == "selfcheck":
         from .selfcheck import selfcheck
 
@@ -91,7 +107,7 @@ async def amain(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return asyncio.run(amain(argv))
-    except KeyboardInterrupt:
-        return 130
+    """The ``smartqq`` entry point: exit codes as in the module docstring, no tracebacks."""
+    from .safety import guarded
+
+    return guarded(lambda: asyncio.run(amain(argv)))

@@ -8,7 +8,9 @@ start an interactive login of their own: a stale session is a clear error
 telling the person to run ``smartqq login`` again.
 
 Exit codes: 0 success, 1 failure (network, login, unknown target), 2 bad
-arguments, 3 a send whose delivery is uncertain (1202), 130 interrupted.
+arguments, 3 a send whose delivery is uncertain (1202), 4 ``listen`` lost its
+session (expired and not renewable, or the account was kicked: a supervisor
+should restart it, after ``smartqq login`` if needed), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,20 +22,24 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 from smartqq.client import Client, QRCode
 from smartqq.client.contacts import contact_tables
-from smartqq.errors import LoginError, SmartQQError, UsageError
+from smartqq.client.session_store import save_session
+from smartqq.errors import Kicked, LoginError, SmartQQError, UsageError
 from smartqq.events import Event, LifecycleEvent, MessageEvent
 from smartqq.models import SendStatus
+from smartqq.protocol.flows import QRStatus
 
-from .argtypes import positive_int
+from .argtypes import base_url, positive_float, positive_int
 
 __all__ = ["add_commands", "run_command"]
 
 EXIT_UNCERTAIN = 3
+EXIT_SESSION_LOST = 4
 
 
 class CommandError(Exception):
@@ -48,6 +54,7 @@ def default_session_path() -> Path:
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
+        type=base_url,
         default=os.environ.get("SMARTQQ_BASE_URL"),
         help="server to connect to, e.g. http://127.0.0.1:8188 (default: $SMARTQQ_BASE_URL)",
     )
@@ -69,13 +76,23 @@ def add_commands(sub: Any) -> None:
     login.add_argument(
         "--qq", type=positive_int, help="password login for this QQ number (prompted, hidden)"
     )
+    login.add_argument(
+        "--force",
+        action="store_true",
+        help="log in afresh and replace the session file, even a corrupt one",
+    )
+    login.add_argument(
+        "--invert",
+        action="store_true",
+        help="draw the QR code's dark modules (for light-background terminals)",
+    )
     listen = sub.add_parser("listen", help="print events as they arrive")
     _add_common(listen)
     listen.add_argument("--json", action="store_true", help="one JSON object per line")
     listen.add_argument(
         "--count", type=positive_int, help="stop after this many non-lifecycle events"
     )
-    listen.add_argument("--timeout", type=float, help="stop after this many seconds")
+    listen.add_argument("--timeout", type=positive_float, help="stop after this many seconds")
     send = sub.add_parser("send", help="send a message to a friend, group or discussion")
     _add_common(send)
     send.add_argument("kind", choices=("buddy", "group", "discuss"))
@@ -86,9 +103,26 @@ def add_commands(sub: Any) -> None:
     contacts.add_argument("--json", action="store_true", help="print one JSON document")
 
 
-def _show_qr(qr: QRCode) -> None:
-    print(f"Scan this QR code with the QQ mobile app (attempt {qr.attempt}):", flush=True)
-    print(qr.terminal(), flush=True)
+class QRProgress:
+    """What the terminal shows during a QR login; codes are counted from 1 for people."""
+
+    def __init__(self, invert: bool = False) -> None:
+        self.invert = invert
+
+    def show(self, qr: QRCode) -> None:
+        number = qr.attempt + 1
+        again = "" if number == 1 else f" (code {number}; the previous one expired)"
+        print(f"Scan this QR code with the QQ mobile app{again}:", flush=True)
+        print(qr.terminal(invert=self.invert), flush=True)
+
+    def status(self, step: QRStatus) -> None:
+        number = step.attempt + 1
+        text = {
+            "waiting": f"QR code {number}: waiting for a scan...",
+            "scanned": f"QR code {number}: scanned; confirm the login on the phone...",
+            "expired": f"QR code {number} expired; fetching a new one...",
+        }.get(step.status, f"QR code {number}: {step.status}")
+        print(text, flush=True)
 
 
 def _ask_captcha(image: bytes) -> str:
@@ -98,6 +132,8 @@ def _ask_captcha(image: bytes) -> str:
     print(f"A captcha is required; the image is at {name}", flush=True)
     try:
         return input("captcha code: ").strip()
+    except EOFError:
+        raise CommandError("no captcha code given (end of input)") from None
     finally:
         os.unlink(name)
 
@@ -109,19 +145,38 @@ def _refuse_interactive_login(qr: QRCode) -> None:
 async def _login(args: argparse.Namespace, session: Path) -> int:
     password: str | None = None
     if args.qq is not None:
-        password = os.environ.get("SMARTQQ_PASSWORD") or getpass.getpass(
-            f"password for {args.qq}: "
-        )
+        password = os.environ.get("SMARTQQ_PASSWORD")
+        if not password:
+            try:
+                with warnings.catch_warnings():
+                    # Without a terminal getpass warns (with a source line) and then
+                    # prints "Password input may be echoed" itself: one notice is enough.
+                    warnings.simplefilter("ignore", getpass.GetPassWarning)
+                    password = getpass.getpass(f"password for {args.qq}: ")
+            except EOFError:
+                raise CommandError(
+                    "no password given (end of input); type it at the prompt"
+                    " or set SMARTQQ_PASSWORD"
+                ) from None
         if not password:
             raise CommandError("an empty password was given")
-    session.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        session.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot create the directory for {session}: {exc.strerror or exc}"
+        ) from None
+    force = bool(getattr(args, "force", False))
+    progress = QRProgress(invert=bool(getattr(args, "invert", False)))
     client = Client(
         args.qq,
         password,
         base_url=args.base_url,
         profile=args.profile,
-        session_file=session,
-        on_qrcode=_show_qr,
+        # --force: never read the old file (it may be corrupt); write the new one below.
+        session_file=None if force else session,
+        on_qrcode=progress.show,
+        on_qr_status=progress.status,
         on_captcha=_ask_captcha,
         qr_poll_interval=0.5,
     )
@@ -129,6 +184,8 @@ async def _login(args: argparse.Namespace, session: Path) -> int:
         state = await client.login()
     finally:
         await client.close()
+    if force:
+        save_session(session, state)
     print(f"logged in as {state.nick} (QQ {state.qq}); session saved to {session}")
     return 0
 
@@ -177,12 +234,13 @@ async def event_line(client: Client, event: Event) -> str:
 
 async def _listen(args: argparse.Namespace, session: Path) -> int:
     seen = 0
+    enough = False
     async with _session_client(args, session) as client:
         if not args.json:
             print(f"listening as {client.state.nick if client.state else '?'}; Ctrl-C stops")
 
         async def pump() -> None:
-            nonlocal seen
+            nonlocal seen, enough
             async for event in client.events():
                 if args.json:
                     print(event_json(event), flush=True)
@@ -191,14 +249,33 @@ async def _listen(args: argparse.Namespace, session: Path) -> int:
                 if not isinstance(event, LifecycleEvent):
                     seen += 1
                     if args.count is not None and seen >= args.count:
+                        enough = True
                         return
 
         try:
             await asyncio.wait_for(pump(), args.timeout)
         except TimeoutError:
-            pass
+            enough = True
+        if not enough:
+            # The event stream ended by itself: polling stopped for good.
+            return await _session_lost(client)
         client.save_session()
     return 0
+
+
+async def _session_lost(client: Client) -> int:
+    """Explain why polling ended; exit code 4 so a supervisor restarts ``listen``."""
+    try:
+        await client.run_until_disconnected()
+        reason = "polling stopped"
+    except Kicked as exc:
+        reason = f"the account was kicked ({exc})" if str(exc) else "the account was kicked"
+    except SmartQQError as exc:
+        reason = f"the session was lost ({type(exc).__name__}: {exc})"
+    except Exception as exc:  # a bug ended polling: still exit 4 so a supervisor restarts
+        reason = f"polling stopped ({type(exc).__name__})"
+    print(f"smartqq listen: {reason}", file=sys.stderr, flush=True)
+    return EXIT_SESSION_LOST
 
 
 async def _resolve_target(client: Client, kind: str, target: str) -> int:

@@ -68,7 +68,7 @@ def _where(event: MessageEvent, names: dict[tuple[str, int], str]) -> str:
     return "buddy chat"
 
 
-async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
+async def run_demo(*, interactive: bool = False, color: str = "auto", web: bool = False) -> int:
     use_color = color == "always" or (color == "auto" and sys.stdout.isatty())
     out = Printer(use_color)
     async with Emulator(hold=5 if interactive else 2, qr_confirm_after=2, qr_account=BOT_QQ) as emu:
@@ -151,6 +151,8 @@ async def run_demo(*, interactive: bool = False, color: str = "auto") -> int:
                 await asyncio.sleep(0.05)
             if interactive:
                 await _interactive(emu)
+            if web:
+                await _serve_web(emu, out)
         unwatch()
         latencies = _latencies(script, sent_at, emu.sent)
         print(out.paint("Summary:", "1"))
@@ -193,6 +195,17 @@ def _reply_where(emu: Emulator, rec: dict[str, Any]) -> str:
     if rec["kind"] == "discu":
         return "discuss " + emu.world.discussions[rec["to"]].name
     return "reply to " + emu.world.account(rec["to"]).nick
+
+
+async def _serve_web(emu: Emulator, out: Printer) -> None:
+    """Keep the emulator and the bot running for the web page until interrupted."""
+    print(out.paint(f"Web page: {emu.url}/", "1"), flush=True)
+    print(
+        "  chat as Alice (10002, password alice-pw) or Bob (10003, bob-pw); "
+        f"phone: {emu.url}/phone; operator: {emu.url}/operator; Ctrl-C stops",
+        flush=True,
+    )
+    await asyncio.Event().wait()
 
 
 async def _interactive(emu: Emulator) -> None:

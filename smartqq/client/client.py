@@ -81,6 +81,7 @@ from smartqq.protocol import endpoints as ep
 from smartqq.protocol.flows import (
     LoginFlow,
     NeedCaptcha,
+    QRStatus,
     ShowQRCode,
     Wait,
     password_login_flow,
@@ -104,6 +105,7 @@ __all__ = ["Client"]
 
 E = TypeVar("E", bound=Event)
 QRCallback = Callable[[QRCode], Awaitable[None] | None]
+QRStatusCallback = Callable[[QRStatus], Awaitable[None] | None]
 CaptchaCallback = Callable[[bytes], Awaitable[str] | str]
 
 log_login = logging.getLogger("smartqq.login")
@@ -144,6 +146,7 @@ class Client(HandlerRegistry):
         base_url: str | None = None,
         profile: str = "smartqq",
         on_qrcode: QRCallback | None = None,
+        on_qr_status: QRStatusCallback | None = None,
         on_captcha: CaptchaCallback | None = None,
         on_error: ErrorHook | None = None,
         send_interval: float = 0.5,
@@ -176,6 +179,8 @@ class Client(HandlerRegistry):
         self.session_file = session_file
         self.profile = profile_by_name(profile)
         self.on_qrcode = on_qrcode or _default_on_qrcode
+        # Told when the code is scanned, waiting for confirmation, or expired.
+        self.on_qr_status = on_qr_status
         self.on_captcha = on_captcha
         self.send_interval = send_interval
         self.poll_timeout = poll_timeout
@@ -258,6 +263,11 @@ class Client(HandlerRegistry):
             elif isinstance(step, ShowQRCode):
                 log_login.info("showing QR code (attempt %d)", step.attempt)
                 await _maybe_await(self.on_qrcode(QRCode(step.png, step.attempt)))
+                answer = None
+            elif isinstance(step, QRStatus):
+                log_login.info("QR code %d: %s", step.attempt + 1, step.status)
+                if self.on_qr_status is not None:
+                    await _maybe_await(self.on_qr_status(step))
                 answer = None
             elif isinstance(step, NeedCaptcha):
                 if self.on_captcha is None:
@@ -858,9 +868,12 @@ class Client(HandlerRegistry):
             "get_single_long_nick2 result is not a list of objects", repr(data)[:80]
         )
 
-    async def get_qq_number(self, uin: int) -> int:
-        """The real QQ number behind a uin (Tencent disabled this in April 2017)."""
-        data = await self._call(ep.get_friend_uin2(self._require_state(), uin))
+    async def get_qq_number(self, uin: int, *, kind: int = 1) -> int:
+        """The real QQ number behind a uin (Tencent disabled this in April 2017).
+
+        ``kind=4`` asks for a group's number given its ``code`` instead.
+        """
+        data = await self._call(ep.get_friend_uin2(self._require_state(), uin, kind))
         if not isinstance(data, dict) or "account" not in data:
             raise ProtocolError("get_friend_uin2 gave no account", repr(data)[:80])
         return int(data["account"])

@@ -11,12 +11,28 @@ Choices where the seed is silent:
 * Messages to an offline user wait for their next login.
 * ``CustomSearch`` never runs its text as SQL: it is matched as a substring of nicks.
 * ``Monitor`` (watch someone's conversation) is refused silently.
+
+Strangers can reach it, so everything a peer can make it hold is bounded (all
+are constructor options; defaults in brackets):
+
+* connections [``max_connections=1000``]: more are accepted and closed at once;
+* a frame body [``max_frame=65536`` bytes]: a longer length field closes the connection;
+* time [``read_timeout=30`` s] to finish a frame once started and to sign on after
+  connecting (deadlines: trickling bytes or pinging does not extend them), and
+  [``idle_timeout=600`` s] of silence from a signed-on user;
+* unsent bytes to a peer that does not read [``max_write_buffer=1 MiB``] and the wait
+  for them to drain [``write_timeout=10`` s]: past either, the peer is dropped;
+* messages waiting for offline users [``max_offline_per_account=100``, oldest dropped
+  first; ``max_offline_total=10000``, newest refused], none for unknown numbers;
+* accounts created by ``Register`` [``max_registrations=1000``], each in O(1), and
+  pending friend requests [``max_friend_requests=10000``].
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,16 +50,41 @@ __all__ = ["OICQServer"]
 log = logging.getLogger("smartqq.legacy.oicq.server")
 ONLINE, HIDDEN, DND, OFFLINE = 1, 2, 3, 4
 
+MAX_CONNECTIONS = 1000
+MAX_FRAME = 64 * 1024
+READ_TIMEOUT = 30.0
+IDLE_TIMEOUT = 600.0
+WRITE_TIMEOUT = 10.0
+MAX_WRITE_BUFFER = 1 << 20
+MAX_OFFLINE_PER_ACCOUNT = 100
+MAX_OFFLINE_TOTAL = 10_000
+MAX_REGISTRATIONS = 1000
+MAX_FRIEND_REQUESTS = 10_000
+
+
+class _SlowPeer(Exception):
+    """The peer stopped reading what we send it."""
+
 
 @dataclass
 class _Conn:
     writer: asyncio.StreamWriter
     dialect: Dialect
+    max_buffer: int = MAX_WRITE_BUFFER
     uin: int = 0
     mode: int = OFFLINE
+    dropped: bool = False
 
     def push(self, message: msg.Message) -> None:
+        if self.dropped:
+            return
         self.writer.write(message.encode(self.dialect))
+        # Pushes come from other users' requests and cannot wait for this peer: when
+        # it has stopped reading, drop it instead of buffering without end.
+        if self.writer.transport.get_write_buffer_size() > self.max_buffer:
+            self.dropped = True
+            log.info("dropping a peer that does not read (uin %d)", self.uin)
+            self.writer.transport.abort()
 
 
 @dataclass
@@ -64,31 +105,85 @@ class OICQServer(TCPServer):
         host: str = "127.0.0.1",
         port: int = 0,
         dialect: Dialect = DEFAULT,
+        max_connections: int = MAX_CONNECTIONS,
+        max_frame: int = MAX_FRAME,
+        read_timeout: float = READ_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        write_timeout: float = WRITE_TIMEOUT,
+        max_write_buffer: int = MAX_WRITE_BUFFER,
+        max_offline_per_account: int = MAX_OFFLINE_PER_ACCOUNT,
+        max_offline_total: int = MAX_OFFLINE_TOTAL,
+        max_registrations: int = MAX_REGISTRATIONS,
+        max_friend_requests: int = MAX_FRIEND_REQUESTS,
     ) -> None:
         self.world = world if world is not None else demo_world()
         self.dialect = dialect
+        self.max_frame = max_frame
+        self.read_timeout = read_timeout
+        self.idle_timeout = idle_timeout
+        self.write_timeout = write_timeout
+        self.max_write_buffer = max_write_buffer
+        self.max_offline_per_account = max_offline_per_account
+        self.max_offline_total = max_offline_total
+        self.max_registrations = max_registrations
+        self.max_friend_requests = max_friend_requests
         self.online: dict[int, _Conn] = {}
-        self.waiting: dict[int, list[msg.Message]] = {}
+        self.waiting: dict[int, deque[msg.Message]] = {}
+        self.waiting_total = 0
+        self.offline_dropped = 0
+        """Offline messages not kept (a cap was reached or the number does not exist)."""
+        self.registrations = 0
+        self._next_uin = max([9999, *self.world.accounts]) + 1
         self.books: dict[int, _Book] = {}
         self.auth: dict[int, int] = {}
         """Per user: 0 anyone may add them, 1 needs approval, 2 nobody (Register's ``auth``)."""
         self.requests: set[tuple[int, int]] = set()
-        super().__init__(host, port)
+        super().__init__(host, port, max_connections=max_connections)
 
     # -- connections -------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Conn(writer, self.dialect)
-        frames = FrameReader(self.dialect)
+        conn = _Conn(writer, self.dialect, self.max_write_buffer)
+        frames = FrameReader(self.dialect, max_body=self.max_frame)
+        clock = asyncio.get_running_loop().time
+        connected = clock()
+        frame_started: float | None = None
         try:
-            while data := await reader.read(65536):
+            while not conn.dropped:
+                # Deadlines, not per-read timeouts: a peer trickling a byte at a time (or
+                # pinging without signing on) must not hold a connection for ever.
+                deadlines = []
+                if not conn.uin:
+                    deadlines.append(connected + self.read_timeout)
+                if frame_started is not None:
+                    deadlines.append(frame_started + self.read_timeout)
+                wait = min(deadlines) - clock() if deadlines else self.idle_timeout
+                try:
+                    if wait <= 0:
+                        raise TimeoutError
+                    data = await asyncio.wait_for(reader.read(65536), wait)
+                except TimeoutError:
+                    log.info("closing a connection: too slow (signing on, a frame, or idle)")
+                    return
+                if not data:
+                    return
                 for frame in frames.feed(data):
                     if frame.sender != Party.USER:
                         raise FrameError("a user connection sent a server frame")
                     self._handle(conn, msg.decode_message(frame, self.dialect))
-                await writer.drain()
+                if not frames.pending:
+                    frame_started = None
+                elif frame_started is None:
+                    frame_started = clock()
+                try:
+                    await asyncio.wait_for(writer.drain(), self.write_timeout)
+                except TimeoutError:
+                    raise _SlowPeer from None
         except (FrameError, PermissionError) as exc:
             log.info("closing a connection: %s", exc)
+        except _SlowPeer:
+            log.info("dropping a peer that does not read (uin %d)", conn.uin)
+            writer.transport.abort()
         finally:
             self._gone(conn)
 
@@ -110,10 +205,19 @@ class OICQServer(TCPServer):
 
     def deliver(self, to: int, message: msg.Message) -> None:
         conn = self.online.get(to)
-        if conn is not None:
+        if conn is not None and not conn.dropped:
             conn.push(message)
-        else:
-            self.waiting.setdefault(to, []).append(message)
+            return
+        if to not in self.world.accounts or self.waiting_total >= self.max_offline_total:
+            self.offline_dropped += 1
+            return
+        queue = self.waiting.setdefault(to, deque())
+        if len(queue) >= self.max_offline_per_account:
+            queue.popleft()  # the oldest makes room: the newest matter most on sign-on
+            self.waiting_total -= 1
+            self.offline_dropped += 1
+        queue.append(message)
+        self.waiting_total += 1
 
     def _tell_friends(self, uin: int, status: int) -> None:
         for acc in self.world.accounts.values():
@@ -143,7 +247,13 @@ class OICQServer(TCPServer):
             handler(self, conn, m)
 
     def _register(self, m: msg.Register) -> msg.RegisterResult:
-        uin = max([9999, *self.world.accounts]) + 1
+        if self.registrations >= self.max_registrations:
+            return msg.RegisterResult(0, 0)
+        uin = self._next_uin
+        while uin in self.world.accounts:  # accounts added to the world directly
+            uin += 1
+        self._next_uin = uin + 1
+        self.registrations += 1
         gender = "female" if m.gender == 1 else "male"
         self.world.add_account(uin, password=m.password, nick=m.nick, face=m.face, gender=gender)
         self.auth[uin] = m.auth
@@ -170,7 +280,9 @@ class OICQServer(TCPServer):
             ]  # fmt: skip
             groups.append(msg.GroupEntry(name, number, friends))
         conn.push(msg.LoginResult(1, groups))
-        for waiting in self.waiting.pop(m.uin, []):
+        queued = self.waiting.pop(m.uin, deque())
+        self.waiting_total -= len(queued)
+        for waiting in queued:
             conn.push(waiting)
         self._tell_friends(m.uin, self.shown_status(m.uin))
 
@@ -270,7 +382,10 @@ def _add_friend(srv: OICQServer, conn: _Conn, m: msg.AddFriend) -> None:
 
 def _request(srv: OICQServer, conn: _Conn, m: msg.RequestFriend) -> None:
     if m.friend in srv.world.accounts:
-        srv.requests.add((conn.uin, m.friend))
+        if (conn.uin, m.friend) not in srv.requests:
+            if len(srv.requests) >= srv.max_friend_requests:
+                return  # pending requests are capped; a refused one is not delivered
+            srv.requests.add((conn.uin, m.friend))
         srv.deliver(m.friend, msg.Incoming(1, conn.uin, m.reason, 2))
 
 

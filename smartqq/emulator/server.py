@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import api, auth, channel
+from . import api, auth, channel, webui
 from .faults import Fault, FaultSet
 from .state import Config, Service
 from .users import WorldUser
@@ -73,6 +73,7 @@ class Emulator:
                     web.get("/_emu/captcha/{qq}", self._captcha),
                 ]
             )
+        webui.setup(app, self)  # the web page at / (smartqq/emulator/webui)
         return app
 
     @property

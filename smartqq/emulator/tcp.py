@@ -4,12 +4,17 @@ Shared by the tqq emulator and the OICQ server. ``asyncio.start_server`` reports
 connection handler that ends by cancellation as an error, so :meth:`TCPListener.stop`
 first closes every connection (handlers blocked on a read end by themselves) and only
 then cancels what is still running, which the wrapper absorbs.
+
+Peers are strangers: past ``max_connections`` open connections a new one is closed
+at once, and whatever a handler raises ends only its own connection, logged as one
+line (the traceback only at DEBUG), so no peer can fill a log with tracebacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -18,15 +23,25 @@ from typing import Self
 __all__ = ["TCPListener", "TCPServer"]
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+log = logging.getLogger("smartqq.emulator.tcp")
 
 
 class TCPListener:
-    def __init__(self, handler: Handler, host: str, port: int) -> None:
+    def __init__(
+        self, handler: Handler, host: str, port: int, *, max_connections: int | None = None
+    ) -> None:
         self.handler = handler
         self.host = host
         self.port = port
+        self.max_connections = max_connections
+        self.refused = 0
+        """Connections closed at once because ``max_connections`` were open."""
         self._server: asyncio.Server | None = None
         self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open)
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._run, self.host, self.port)
@@ -49,6 +64,12 @@ class TCPListener:
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if self.max_connections is not None and len(self._open) >= self.max_connections:
+            self.refused += 1
+            if self.refused == 1 or self.refused % 1000 == 0:
+                log.warning("%d connection(s) refused: %d open", self.refused, len(self._open))
+            writer.transport.abort()
+            return
         self._open[task] = writer
         try:
             await self.handler(reader, writer)
@@ -56,6 +77,9 @@ class TCPListener:
             pass
         except asyncio.CancelledError:
             pass  # stop() ended this connection; nothing else cancels handlers
+        except Exception as exc:  # a peer's bytes reached a bug: end this connection only
+            log.warning("closing a connection after %s: %s", type(exc).__name__, str(exc)[:200])
+            log.debug("connection handler failed", exc_info=True)
         finally:
             del self._open[task]
             writer.close()
@@ -70,10 +94,10 @@ class TCPServer(ABC):
     host: str
     port: int
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, max_connections: int | None = None) -> None:
         self.host = host
         self.port = port
-        self._listener = TCPListener(self._serve, host, port)
+        self._listener = TCPListener(self._serve, host, port, max_connections=max_connections)
 
     @abstractmethod
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

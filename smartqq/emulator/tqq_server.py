@@ -7,6 +7,13 @@ two complete responses on one connection. Every connection carries one request a
 is closed after the answer (``Connection: close``, as the seeds send). Only POST is
 served (anything else: 405); bodies are capped at 64 KiB (413) and a client that
 does not finish its headers within 10 s is dropped.
+
+Malformed requests never reach a traceback: a Content-Length that is not plain ASCII
+digits (``²``, ``１２``, 5,000 digits, two that disagree) is a 400; a header block over
+64 KiB (the stream limit), a body that stops short or is slower than 10 s closes the
+connection quietly; a body the service cannot read is answered ``NULL`` (the seeds'
+answer), even if the service itself fails on it. At most ``max_connections`` (1000)
+connections are open at once; more are closed on arrival.
 """
 
 from __future__ import annotations
@@ -23,6 +30,26 @@ __all__ = ["TQQEmulator", "TQQUser"]
 log = logging.getLogger("smartqq.emulator.tqq")
 _MAX_BODY = 64 * 1024
 _HEADER_TIMEOUT = 10.0
+MAX_CONNECTIONS = 1000
+_NULL = "NULL"
+
+
+def _content_length(lines: list[str]) -> int | None:
+    """The body length the headers declare: 0 when absent, None when unreadable."""
+    found: set[str] = set()
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            found.add(value.strip())
+    if not found:
+        return 0
+    if len(found) > 1:
+        return None  # two lengths that disagree: request smuggling territory
+    text = found.pop()
+    # isdigit() alone accepts "²" and "١٢"; and int() of 5,000 digits raises.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    return int(text)
 
 
 def _response(status: str, body: str) -> bytes:
@@ -70,11 +97,12 @@ class TQQEmulator(TCPServer):
         host: str = "127.0.0.1",
         port: int = 0,
         config: TQQConfig | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.world = world if world is not None else demo_world()
         self.config = config or TQQConfig()
         self.service = TQQService(self.world, self.config)
-        super().__init__(host, port)
+        super().__init__(host, port, max_connections=max_connections)
 
     @property
     def url(self) -> str:
@@ -89,27 +117,32 @@ class TQQEmulator(TCPServer):
         log.info("tqq emulator listening on %s", self.url)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _HEADER_TIMEOUT)
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _HEADER_TIMEOUT)
+        except (asyncio.LimitOverrunError, ValueError):
+            log.debug("closing a connection: header block over the stream limit")
+            return
         lines = head.decode("latin-1").split("\r\n")
         method = lines[0].split(" ", 1)[0]
         if method != "POST":
             writer.write(_response("405 Method Not Allowed", ""))
             await writer.drain()
             return
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip()) if value.strip().isdigit() else -1
-        if length < 0 or length > _MAX_BODY:
-            writer.write(
-                _response("413 Payload Too Large" if length > 0 else "400 Bad Request", "")
-            )
+        length = _content_length(lines[1:])
+        if length is None or length > _MAX_BODY:
+            status = "400 Bad Request" if length is None else "413 Payload Too Large"
+            writer.write(_response(status, ""))
             await writer.drain()
             return
         body = await asyncio.wait_for(reader.readexactly(length), _HEADER_TIMEOUT)
         peer = writer.get_extra_info("peername")
-        reply = self.service.handle(body, str(peer[0]) if peer else "")
+        try:
+            reply = self.service.handle(body, str(peer[0]) if peer else "")
+        except Exception as exc:  # the seeds' server answered NULL to what it could not read
+            log.warning("tqq request answered NULL after %s", type(exc).__name__)
+            writer.write(_response("200 OK", _NULL))
+            await writer.drain()
+            return
         if reply.delay:
             await asyncio.sleep(reply.delay)
         writer.write(b"".join(_response("200 OK", b) for b in reply.bodies))

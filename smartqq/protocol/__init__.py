@@ -10,6 +10,7 @@ from . import endpoints
 from .flows import (
     LoginFlow,
     NeedCaptcha,
+    QRStatus,
     ShowQRCode,
     Step,
     Wait,
@@ -58,6 +59,7 @@ __all__ = [
     "NeedCaptcha",
     "Profile",
     "PtuiCB",
+    "QRStatus",
     "SendOutcome",
     "SessionState",
     "ShowQRCode",

@@ -7,6 +7,7 @@ field ``r`` holding JSON; WebQQ 3.0 also repeats ``clientid``/``psessionid``.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -58,6 +59,15 @@ def _ts() -> str:
     return str(int(time.time() * 1000))
 
 
+@functools.cache
+def _headers(referer: str, origin: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The header tuple of an API or channel call: one shared copy per profile, not one
+    per request (a held poll keeps its request alive for up to a minute, per client)."""
+    if origin is None:
+        return (("Referer", referer), ("User-Agent", UA))
+    return (("Referer", referer), ("Origin", origin), ("User-Agent", UA))
+
+
 def _json(obj: Mapping[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -68,7 +78,7 @@ def _api_get(s: SessionState, name: str, query: list[tuple[str, str]]) -> HttpRe
         "GET",
         p.api + name,
         query=(*query, ("t", _ts())),
-        headers=(("Referer", p.api_referer), ("User-Agent", UA)),
+        headers=_headers(p.api_referer),
         endpoint=name,
     )
 
@@ -79,7 +89,7 @@ def _api_post(s: SessionState, name: str, r: Mapping[str, Any]) -> HttpRequest:
         "POST",
         p.api + name,
         form=(("r", _json(r)),),
-        headers=(("Referer", p.api_referer), ("Origin", p.api_origin), ("User-Agent", UA)),
+        headers=_headers(p.api_referer, p.api_origin),
         endpoint=name,
     )
 
@@ -90,7 +100,7 @@ def _channel_get(s: SessionState, name: str, query: list[tuple[str, str]]) -> Ht
         "GET",
         p.channel + name,
         query=(*query, ("t", _ts())),
-        headers=(("Referer", p.channel_referer), ("User-Agent", UA)),
+        headers=_headers(p.channel_referer),
         endpoint=name,
     )
 
@@ -106,7 +116,7 @@ def _channel_post(
         "POST",
         p.channel + name,
         form=tuple(form),
-        headers=(("Referer", p.channel_referer), ("Origin", p.channel_origin), ("User-Agent", UA)),
+        headers=_headers(p.channel_referer, p.channel_origin),
         endpoint=name,
         timeout=timeout,
     )

@@ -41,6 +41,7 @@ from .session import SessionState
 __all__ = [
     "LoginFlow",
     "NeedCaptcha",
+    "QRStatus",
     "ShowQRCode",
     "Step",
     "Wait",
@@ -59,6 +60,17 @@ class ShowQRCode:
 
 
 @dataclass(frozen=True, slots=True)
+class QRStatus:
+    """The QR code changed state: ``waiting`` (not scanned yet), ``scanned`` (waiting for
+    the phone to confirm) or ``expired`` (a new code follows; after the last allowed
+    refresh the flow raises :class:`QRCodeExpired` instead). ``attempt`` counts codes
+    from 0, like :class:`ShowQRCode`."""
+
+    status: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class NeedCaptcha:
     image: bytes
     attempt: int
@@ -69,7 +81,7 @@ class Wait:
     seconds: float
 
 
-Step = HttpRequest | ShowQRCode | NeedCaptcha | Wait
+Step = HttpRequest | ShowQRCode | QRStatus | NeedCaptcha | Wait
 LoginFlow = Generator[Step, Any, SessionState]
 
 
@@ -118,16 +130,21 @@ def qr_login_flow(
             raise ProtocolError("ptqrshow set no qrsig cookie")
         yield ShowQRCode(qr.body, refreshes)
         started = int(time.time() * 1000)
+        shown = 0  # the last code reported through QRStatus (only changes are reported)
         while True:
             answer = yield from _get(ep.ptqrlogin(p, qrsig, login_sig, started))
             cb = parse_ptuicb(answer.text)
             if cb.code in (66, 67):
+                if cb.code != shown:
+                    shown = cb.code
+                    yield QRStatus("waiting" if cb.code == 66 else "scanned", refreshes)
                 yield Wait(poll_interval)
                 continue
             if cb.code == 65:
                 refreshes += 1
                 if refreshes > max_refreshes:
                     raise QRCodeExpired(f"QR code expired {refreshes} times")
+                yield QRStatus("expired", refreshes - 1)  # a new code follows
                 break
             if cb.code == 0:
                 return (yield from establish_flow(state, cb.url, cb.nick))

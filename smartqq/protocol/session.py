@@ -29,11 +29,11 @@ class SessionState:
 
     def secrets(self) -> list[str]:
         """Token and secret-cookie values (QQ numbers in ``uin`` cookies are not secrets)."""
-        cookies = [c["value"] for c in self.cookies.to_list() if c["name"].lower() in SECRET_NAMES]
+        cookies = [c.value for c in self.cookies.cookies() if c.name.lower() in SECRET_NAMES]
         return [s for s in (self.ptwebqq, self.vfwebqq, self.psessionid, *cookies) if s]
 
     def copy(self) -> SessionState:
-        return replace(self, cookies=CookieJar.from_list(self.cookies.to_list()))
+        return replace(self, cookies=self.cookies.copy())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,9 @@ import random
 
 __all__ = ["Backoff"]
 
+# Jitter needs no per-instance stream; one Random per Backoff was 2.5 KiB per client.
+_SHARED_RNG = random.Random()
+
 
 class Backoff:
     def __init__(
@@ -19,7 +22,7 @@ class Backoff:
             raise ValueError("need 0 < base <= cap and factor >= 1")
         self.base, self.cap, self.factor = base, cap, factor
         self.attempt = 0
-        self._rng = rng or random.Random()
+        self._rng = rng or _SHARED_RNG
 
     def next(self) -> float:
         """The next delay: uniform in [ceiling/2, ceiling], ceiling = min(cap, base * factor**n)."""

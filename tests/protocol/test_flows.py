@@ -22,6 +22,7 @@ from smartqq.protocol import (
     HttpRequest,
     HttpResponse,
     NeedCaptcha,
+    QRStatus,
     SessionState,
     ShowQRCode,
     Wait,
@@ -129,6 +130,13 @@ def test_qr_flow_66_67_65_then_0() -> None:
     assert final.nick == "Bot"
     assert [s.attempt for s in steps if isinstance(s, ShowQRCode)] == [0, 1]
     assert sum(isinstance(s, Wait) for s in steps) == 3
+    # Progress is reported on changes only: 66 waiting, 67 scanned, 65 expired.
+    assert [(s.status, s.attempt) for s in steps if isinstance(s, QRStatus)] == [
+        ("waiting", 0),
+        ("scanned", 0),
+        ("expired", 0),
+        ("waiting", 1),
+    ]
     # the real page's order: login2 then one get_online_buddies2
     endpoints = [s.endpoint for s in steps if isinstance(s, HttpRequest)]
     assert endpoints[-3:] == ["getvfwebqq", "login2", "get_online_buddies2"]

@@ -6,14 +6,14 @@ from smartqq.protocol.redact import register_secret
 
 def test_cookie_domains_match_real_hosts() -> None:
     jar = CookieJar()
+    # Each response sets cookies for domains its own host is inside (as the real hosts did).
     jar.update_from(
-        "https://ssl.ptlogin2.qq.com/check_sig",
-        [
-            "uin=o0123456789; Domain=qq.com; Path=/",
-            "qrsig=abc; Domain=ptlogin2.qq.com; Path=/",
-            "p_skey=PS; Domain=web2.qq.com; Path=/",
-            "bad cookie line without equals",
-        ],
+        "https://ssl.ptlogin2.qq.com/ptqrshow",
+        ["qrsig=abc; Domain=ptlogin2.qq.com; Path=/", "bad cookie line without equals"],
+    )
+    jar.update_from(
+        "http://ptlogin4.web2.qq.com/check_sig",
+        ["uin=o0123456789; Domain=qq.com; Path=/", "p_skey=PS; Domain=web2.qq.com; Path=/"],
     )
     assert jar.get("uin") == "o0123456789"
     header = jar.header_for("https://d1.web2.qq.com/channel/poll2")

@@ -8,7 +8,7 @@ nothing the server sends is dropped.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from smartqq.errors import UsageError
 from smartqq.events import Event
@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 
+@runtime_checkable
 class _Actions(Protocol):
     async def send(self, uin: int, text: str) -> None: ...
 
@@ -39,12 +40,15 @@ class TQQEvent(Event):
     """Base of every tqq event; ``sender`` is the QQ number it came from."""
 
     poll_type: ClassVar[str] = "tqq"
+    from_poll2: ClassVar[bool] = False  # not SmartQQ poll2 types: kept out of its parser
     sender: int
 
     def _bound(self) -> _Actions:
-        if self._client is None:
+        # A tqq event is bound to a TQQClient (send, ack_add), not to a SmartQQ Replier.
+        private = self.__pydantic_private__
+        client = None if private is None else private.get("client")
+        if not isinstance(client, _Actions):
             raise UsageError("this event is not bound to a client")
-        client: _Actions = self._client
         return client
 
 
