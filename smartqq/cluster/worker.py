@@ -45,7 +45,7 @@ from nats.js.errors import KeyNotFoundError
 
 from smartqq.content import Content, Font, Segment
 from smartqq.errors import SmartQQError, UsageError
-from smartqq.events import MessageEvent
+from smartqq.events import MessageEvent, Replier
 from smartqq.models import SendResult
 
 from .account import REPLY_HEADER, parse_reply
@@ -109,9 +109,27 @@ class NatsReplier:
         finally:
             self._waiting.pop(send_id, None)
 
+    async def ask(
+        self,
+        event: MessageEvent,
+        content: str | Content | Segment | Sequence[str | Segment],
+        *,
+        timeout: float | None = None,
+    ) -> MessageEvent:
+        # The chat's next message is held behind this one (one event in flight per
+        # partition), so waiting for it here would wait forever.
+        raise UsageError(
+            "msg.ask is not available in a cluster worker: keep the conversation state "
+            "in your own store and answer each message as it comes"
+        )
+
     async def display_name_for(self, event: MessageEvent) -> str:
         # Contact lists live with the session in the gateway; a worker names senders by uin.
         return str(event.sender_uin)
+
+
+def _as_replier(replier: NatsReplier) -> Replier:
+    return replier  # mypy checks here that NatsReplier satisfies the Replier protocol
 
 
 class Worker:

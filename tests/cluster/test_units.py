@@ -282,3 +282,16 @@ async def test_import_session_command(
     with pytest.raises(SystemExit) as bad:
         await amain(["gateway", "--accounts", "12,abc"])
     assert bad.value.code == 2
+
+
+async def test_the_worker_replier_is_a_replier_and_refuses_ask() -> None:
+    from smartqq.events import Replier
+
+    worker = Worker("nats://127.0.0.1:1", Handlers())
+    replier: Replier = worker.replier  # the structural type check is mypy's (tests: runtime)
+    msg = BuddyMessage(msg_id=1, from_uin=5, content=Content.of("x"))
+    with pytest.raises(UsageError, match="not available"):
+        await replier.ask(msg, "name?")
+    with pytest.raises(UsageError, match="not being handled"):
+        await replier.reply_to(msg, "hi")
+    assert await replier.display_name_for(msg) == "5"
