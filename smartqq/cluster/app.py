@@ -47,8 +47,20 @@ def load_app(spec: str) -> Any:
 
 
 def attach_app(root: Dispatcher, app: Any) -> None:
-    """Register ``app``'s handlers on the worker's dispatcher ``root``."""
+    """Register ``app``'s handlers on the worker's dispatcher ``root``.
+
+    ``app`` is a ``Router`` (included below the worker's root router, so its
+    filters, commands and middleware apply) or a handler registry (a
+    :class:`Handlers`, a client): its dispatcher's handlers are taken over.
+    """
+    root_router = getattr(root, "router", None)
     source = getattr(app, "_dispatcher", None)
+    if root_router is not None:  # the Router-based dispatcher (issue 15)
+        router = getattr(source, "router", None) if source is not None else app
+        if router is None or not hasattr(router, "include_router"):
+            raise UsageError(f"{type(app).__name__} is not a Router or a handler registry")
+        root_router.include_router(router)
+        return
     if not isinstance(source, Dispatcher):
         raise UsageError(
             f"{type(app).__name__} is not a handler registry (use smartqq.cluster.Handlers)"
@@ -61,15 +73,22 @@ def make_dispatcher(owner: Any, on_error: ErrorHook | None = None) -> Dispatcher
     return Dispatcher(owner, on_error)
 
 
-async def run_handlers(root: Dispatcher, event: Event) -> int:
+async def run_handlers(root: Dispatcher, event: Event) -> None:
     """Dispatch ``event`` and wait until every handler it started has finished.
 
     Handler errors go to the dispatcher's error hook (as in a single-process
     bot) and count as handled: the event is acked, not redelivered forever.
     """
+    process = getattr(root, "_process", None)
+    if process is not None:
+        # The Router-based dispatcher: run the router tree (filters, commands,
+        # middleware) for this event to the end, here, instead of queueing it on a
+        # per-chat worker (the partition already keeps the chat in order).
+        event.bind(root._owner)
+        await process(event)
+        return
     before = set(root.tasks)
-    started = root.dispatch(event)
+    root.dispatch(event)
     mine = root.tasks - before
     if mine:
         await asyncio.gather(*mine, return_exceptions=True)
-    return started
