@@ -128,8 +128,8 @@ async def baseline(n: int, chats: int) -> float:
             return n / (time.monotonic() - start)
 
 
-async def cluster_row(tmp: Path, n: int, chats: int, workers: int) -> float:
-    cfg = ClusterConfig(partitions=16)
+async def cluster_row(tmp: Path, n: int, chats: int, workers: int, partitions: int) -> float:
+    cfg = ClusterConfig(partitions=partitions)
     async with Emulator(world=world(chats), hold=1.0, max_batch=50) as emu:
         session = tmp / "bot.session"
         client = Client(qq=BOT, password=PASSWORD, base_url=emu.url)
@@ -274,6 +274,9 @@ async def main() -> None:
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--chats", type=int, default=64)
     ap.add_argument("--work-ms", type=float, default=0.0)
+    ap.add_argument(
+        "--partitions", type=int, default=16, help="ordering partitions (chats in flight)"
+    )
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--accounts", type=int, default=0, help="also run N accounts over two gateways")
     ap.add_argument("--json", type=Path)
@@ -289,7 +292,7 @@ async def main() -> None:
     print(f"single-process client        {results['single_process']:8.1f} replies/s", flush=True)
     for w in (int(x) for x in args.workers.split(",") if x.strip() not in ("", "0")):
         with tempfile.TemporaryDirectory() as d:
-            rate = await cluster_row(Path(d), args.messages, args.chats, w)
+            rate = await cluster_row(Path(d), args.messages, args.chats, w, args.partitions)
         results[f"cluster_{w}_workers"] = round(rate, 1)
         ratio = rate / results["single_process"]
         print(f"cluster, {w} worker(s)          {rate:8.1f} replies/s  ({ratio:.2f}x)", flush=True)

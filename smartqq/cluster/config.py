@@ -64,6 +64,7 @@ SEND_STREAM = "SMARTQQ_SEND"
 SESSIONS_BUCKET = "smartqq_sessions"
 LEASES_BUCKET = "smartqq_leases"
 RESULTS_BUCKET = "smartqq_results"
+PARTITIONS_KEY = "smartqq_partitions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,10 @@ class Buckets:
     sessions: KeyValue
     leases: KeyValue
     results: KeyValue
+    partitions: int
+    """The partition count stored with the events stream: gateways and workers must agree."""
+    lease_ttl: float
+    """The lease bucket's TTL (whoever created it decided)."""
 
 
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
@@ -145,6 +150,7 @@ async def ensure_jetstream(js: JetStreamContext, cfg: ClusterConfig) -> Buckets:
             duplicate_window=cfg.dedup_window,
             max_age=cfg.events_max_age,
             discard=DiscardPolicy.OLD,
+            metadata={PARTITIONS_KEY: str(cfg.partitions)},
         ),
     )
     await _ensure_stream(
@@ -170,7 +176,11 @@ async def ensure_jetstream(js: JetStreamContext, cfg: ClusterConfig) -> Buckets:
     sessions = await _ensure_bucket(js, bucket(SESSIONS_BUCKET, None))
     leases = await _ensure_bucket(js, bucket(LEASES_BUCKET, cfg.lease_ttl))
     results = await _ensure_bucket(js, bucket(RESULTS_BUCKET, cfg.results_ttl))
-    return Buckets(sessions, leases, results)
+    events = await js.stream_info(EVENTS_STREAM)
+    stored = (events.config.metadata or {}).get(PARTITIONS_KEY, "")
+    partitions = int(stored) if stored.isdigit() and int(stored) > 0 else cfg.partitions
+    lease_ttl = await lease_ttl_of(js) or cfg.lease_ttl
+    return Buckets(sessions, leases, results, partitions, lease_ttl)
 
 
 async def list_keys(js: JetStreamContext, bucket: str) -> set[str]:

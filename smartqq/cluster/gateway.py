@@ -25,6 +25,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
@@ -38,7 +39,6 @@ from .config import (
     ClusterConfig,
     connect,
     ensure_jetstream,
-    lease_ttl_of,
     list_keys,
 )
 from .lease import Lease
@@ -101,7 +101,10 @@ class Gateway:
         self._nc = await connect(self.nats_url, f"smartqq-gateway-{self.name}")
         js = self._nc.jetstream()
         self._buckets = await ensure_jetstream(js, self.config)
-        self._ttl = await lease_ttl_of(js) or self.config.lease_ttl
+        self._ttl = self._buckets.lease_ttl
+        self.config = replace(
+            self.config, partitions=self._buckets.partitions, lease_ttl=self._buckets.lease_ttl
+        )
         self._scan_task = asyncio.get_running_loop().create_task(
             self._scan_loop(), name="smartqq-gateway-scan"
         )

@@ -31,7 +31,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -180,6 +180,7 @@ class Worker:
         self._nc = await connect(self.nats_url, "smartqq-worker")
         self._js = self._nc.jetstream()
         self._buckets = await ensure_jetstream(self._js, self.config)
+        self.config = replace(self.config, partitions=self._buckets.partitions)
         self._inbox = self._nc.new_inbox()
         await self._nc.subscribe(self._inbox, cb=self._on_result)
         loop = asyncio.get_running_loop()
@@ -306,7 +307,8 @@ class Worker:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if busy:
-            _, pending = await asyncio.wait(busy, timeout=self.config.ack_wait)
+            # Unfinished events are redelivered to another worker; don't hang on a dead NATS.
+            _, pending = await asyncio.wait(busy, timeout=min(self.config.ack_wait, 10.0))
             for t in pending:
                 t.cancel()
             await asyncio.gather(*busy, return_exceptions=True)

@@ -295,3 +295,16 @@ async def test_the_worker_replier_is_a_replier_and_refuses_ask() -> None:
     with pytest.raises(UsageError, match="not being handled"):
         await replier.reply_to(msg, "hi")
     assert await replier.display_name_for(msg) == "5"
+
+
+async def test_partitions_and_lease_ttl_are_decided_by_the_first_process(
+    nats_server: NatsServer,
+) -> None:
+    nc = await nats.connect(nats_server.url)
+    try:
+        first = await ensure_jetstream(nc.jetstream(), ClusterConfig(partitions=8, lease_ttl=4))
+        later = await ensure_jetstream(nc.jetstream(), ClusterConfig(partitions=32, lease_ttl=9))
+    finally:
+        await nc.close()
+    assert (first.partitions, first.lease_ttl) == (8, 4)
+    assert (later.partitions, later.lease_ttl) == (8, 4)  # what the streams say, not the flags
