@@ -3,7 +3,7 @@
 A worker runs the same handlers as a single-process bot: ``--app
 package.module:attr`` names a handler registry — today anything with the
 ``on``/``add_handler`` interface of :class:`smartqq.runtime.dispatch.HandlerRegistry`
-(``smartqq.cluster.Handlers`` is the ready-made one). :func:`attach_app` is
+(``smartqq.cluster.Handlers`` is the ready-made one). :func:`dispatcher_for` is
 the one place that knows how handlers get from that object into the worker's
 dispatcher, so switching to the toolkit's ``Router`` touches only it.
 """
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 from typing import Any
 
 from smartqq.errors import UsageError
 from smartqq.events import Event
 from smartqq.runtime.dispatch import Dispatcher, ErrorHook, HandlerRegistry
 
-__all__ = ["ErrorHook", "Handlers", "attach_app", "load_app", "make_dispatcher", "run_handlers"]
+__all__ = ["ErrorHook", "Handlers", "dispatcher_for", "load_app", "run_handlers"]
 
 
 class Handlers(HandlerRegistry):
@@ -46,31 +47,32 @@ def load_app(spec: str) -> Any:
     return obj
 
 
-def attach_app(root: Dispatcher, app: Any) -> None:
-    """Register ``app``'s handlers on the worker's dispatcher ``root``.
+def dispatcher_for(app: Any, owner: Any, on_error: ErrorHook | None = None) -> Dispatcher:
+    """A dispatcher running ``app``'s handlers, binding events to ``owner`` (the Replier).
 
-    ``app`` is a ``Router`` (included below the worker's root router, so its
-    filters, commands and middleware apply) or a handler registry (a
-    :class:`Handlers`, a client): its dispatcher's handlers are taken over.
+    The one place that knows how handlers get from the app into a worker.
+    ``app`` is a ``Router`` or a handler registry (a :class:`Handlers`, a
+    client). With the Router-based dispatcher the app's router tree becomes
+    the worker's root as it is (not included: one app object may serve several
+    workers in one process, and a router has one parent); filters, commands and
+    middleware apply unchanged.
     """
-    root_router = getattr(root, "router", None)
     source = getattr(app, "_dispatcher", None)
-    if root_router is not None:  # the Router-based dispatcher (issue 15)
+    if "router" in inspect.signature(Dispatcher).parameters:  # the Router-based dispatcher
         router = getattr(source, "router", None) if source is not None else app
         if router is None or not hasattr(router, "include_router"):
             raise UsageError(f"{type(app).__name__} is not a Router or a handler registry")
-        root_router.include_router(router)
-        return
+        build: Any = Dispatcher
+        made: Dispatcher = build(owner, on_error, router=router)
+        return made
     if not isinstance(source, Dispatcher):
         raise UsageError(
             f"{type(app).__name__} is not a handler registry (use smartqq.cluster.Handlers)"
         )
+    root = Dispatcher(owner, on_error)
     for reg in source._handlers:
         root.register(reg.event_type, reg.callback, reg.filter)
-
-
-def make_dispatcher(owner: Any, on_error: ErrorHook | None = None) -> Dispatcher:
-    return Dispatcher(owner, on_error)
+    return root
 
 
 async def run_handlers(root: Dispatcher, event: Event) -> None:

@@ -49,7 +49,7 @@ from smartqq.events import MessageEvent, Replier
 from smartqq.models import SendResult
 
 from .account import REPLY_HEADER, parse_reply
-from .app import ErrorHook, attach_app, make_dispatcher, run_handlers
+from .app import ErrorHook, dispatcher_for, run_handlers
 from .codec import decode_event, encode_send, result_key, send_subject
 from .config import EVENTS_STREAM, Buckets, ClusterConfig, connect, ensure_jetstream
 
@@ -152,8 +152,7 @@ class Worker:
         self.concurrency = concurrency
         self.config = config or ClusterConfig()
         self.replier = NatsReplier(self)
-        self.root = make_dispatcher(self.replier, on_error)
-        attach_app(self.root, app)
+        self.root = dispatcher_for(app, self.replier, on_error)
         self.handled = 0
         self.redelivered = 0
         self._sem = asyncio.Semaphore(concurrency)
