@@ -133,6 +133,8 @@ class AccountRunner:
         self.published = 0
         self.sent = 0
         self.polls = 0
+        self.lost_lease = False
+        """True when serving ended because the lease was lost (not the session)."""
         self._pending: list[tuple[str, bytes, str]] = []
         self._session_rev = 0
         self._session_doc: dict[str, Any] = {}
@@ -283,6 +285,7 @@ class AccountRunner:
             await self.client.run_until_disconnected()
             reason = "poll loop ended"
         except LeaseLost as exc:
+            self.lost_lease = True
             reason = str(exc)
         except NeedsLogin as exc:
             reason = str(exc)

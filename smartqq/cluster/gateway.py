@@ -176,9 +176,10 @@ class Gateway:
         self.takeovers.append((qq, time.monotonic()))
         task = asyncio.get_running_loop().create_task(runner.run(), name=f"smartqq-account:{qq}")
         self._tasks[qq] = task
-        task.add_done_callback(lambda t: self._ended(qq, t))
+        task.add_done_callback(lambda t: self._ended(runner, t))
 
-    def _ended(self, qq: int, task: asyncio.Task[str]) -> None:
+    def _ended(self, runner: AccountRunner, task: asyncio.Task[str]) -> None:
+        qq = runner.qq
         self.runners.pop(qq, None)
         self._tasks.pop(qq, None)
         if task.cancelled():
@@ -186,7 +187,8 @@ class Gateway:
         exc = task.exception()
         reason = repr(exc) if exc is not None else task.result()
         log.warning("gateway %s: stopped serving %d: %s", self.name, qq, reason)
-        if exc is not None or "lease" not in reason:
+        if exc is not None or not runner.lost_lease:
+            # The session ended or failed here: don't spin on it (another gateway may try).
             self._cooldown[qq] = time.monotonic() + self.retry_after
 
     async def stop(self) -> None:

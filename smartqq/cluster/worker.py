@@ -227,6 +227,10 @@ class Worker:
                     self._busy.add(task)
                     try:
                         await asyncio.shield(task)
+                    except Exception:
+                        # A bug of ours, not a handler's (those go to the error hook): the
+                        # event stays unacked and is redelivered; the partition goes on.
+                        log.exception("worker: handling %s failed", msg.subject)
                     finally:
                         self._busy.discard(task)
 
@@ -236,7 +240,14 @@ class Worker:
         qq = int(msg.subject.split(".")[1])
         if msg.metadata.num_delivered > 1:
             self.redelivered += 1
-        event = decode_event(msg.data)
+        try:
+            event = decode_event(msg.data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            # Not ours to retry: it would come back forever and block its partition.
+            log.error("worker: dropping an unreadable event on %s (%s)", msg.subject, exc)
+            with contextlib.suppress(NatsError, JsError, OSError):
+                await msg.term()
+            return
         ctx = self.replier.handling[id(event)] = _Handling(key, qq)
         token = _current.set(ctx)
         beat = asyncio.get_running_loop().create_task(self._heartbeat(msg))

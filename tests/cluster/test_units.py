@@ -308,3 +308,28 @@ async def test_partitions_and_lease_ttl_are_decided_by_the_first_process(
         await nc.close()
     assert (first.partitions, first.lease_ttl) == (8, 4)
     assert (later.partitions, later.lease_ttl) == (8, 4)  # what the streams say, not the flags
+
+
+async def test_an_unreadable_event_is_dropped_and_the_partition_goes_on(
+    nats_server: NatsServer,
+) -> None:
+    cfg = ClusterConfig(partitions=1, ack_wait=2.0)
+    handlers = Handlers()
+    got: list[str] = []
+
+    @handlers.on(BuddyMessage)
+    def record(msg: BuddyMessage) -> None:
+        got.append(msg.text)
+
+    good = {"poll_type": "message", "value": {"msg_id": 9, "from_uin": 4, "content": ["ok"]}}
+    async with Worker(nats_server.url, handlers, config=cfg) as wk:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            await js.publish(f"smartqq.{BOT_QQ}.events.message.0", b"{not json")
+            await js.publish(f"smartqq.{BOT_QQ}.events.message.0", json.dumps(good).encode())
+            await wait_until(lambda: got, 15, "the good event")
+        finally:
+            await nc.close()
+    assert got == ["ok"]
+    assert wk.handled == 1
