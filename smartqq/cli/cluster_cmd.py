@@ -52,7 +52,7 @@ def _add_cluster_options(p: argparse.ArgumentParser) -> None:
         help="NATS server URL(s), comma-separated (default: $SMARTQQ_NATS or nats://127.0.0.1:4222)",
     )
     p.add_argument("--lease-ttl", type=positive_float, default=6.0, help=argparse.SUPPRESS)
-    p.add_argument("--ack-wait", type=positive_float, default=30.0, help=argparse.SUPPRESS)
+    p.add_argument("--ack-wait", type=positive_float, default=10.0, help=argparse.SUPPRESS)
     p.add_argument("--partitions", type=positive_int, default=16, help=argparse.SUPPRESS)
     p.add_argument(
         "--replicas",

@@ -75,7 +75,7 @@ class ClusterConfig:
     """Seconds an unrenewed lease lives; takeover happens within this plus one poll."""
     partitions: int = 16
     """Per-chat ordering partitions: one durable consumer each, one event in flight each."""
-    ack_wait: float = 30.0
+    ack_wait: float = 10.0
     """Seconds before an unacked event is redelivered (a live worker extends it)."""
     replicas: int = 1
     """JetStream replicas of every stream and bucket (3 on the production cluster)."""
