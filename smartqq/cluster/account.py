@@ -2,7 +2,7 @@
 
 The SmartQQ work (resume, relink, 103 probe, 116, kicks, sending, contacts) is
 the ordinary :class:`smartqq.Client`; this module adds three things at its
-seams, all in :class:`_GatewayClient` / :class:`AccountRunner`:
+seams, all in :class:`_PollGate` (around its transport) / :class:`AccountRunner`:
 
 * **Before every poll** the events of the previous poll are published and
   acknowledged by JetStream, and a changed session is written back to KV. The
@@ -44,7 +44,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from smartqq.client import Client
 from smartqq.client.qrcode import QRCode
 from smartqq.client.session_store import save_session
-from smartqq.errors import SmartQQError
+from smartqq.errors import ClientClosedError, SmartQQError
 from smartqq.events import Event, LifecycleEvent
 from smartqq.models import SendResult, SendStatus
 from smartqq.protocol.http import HttpRequest, HttpResponse
@@ -77,8 +77,11 @@ _POLL_GRACE = 0.3
 on the wire already; aborting it would lose events the service counts as delivered)."""
 
 
-class LeaseLost(SmartQQError):
-    """This gateway no longer holds the account (ends the account's poll loop)."""
+class LeaseLost(ClientClosedError):
+    """This gateway no longer holds the account.
+
+    A :class:`ClientClosedError` because, to the account's client, it is exactly
+    that: the poll loop ends as it does when the client is closed."""
 
 
 class NeedsLogin(SmartQQError):
@@ -89,17 +92,41 @@ def _refuse_qr(qr: QRCode) -> None:
     raise NeedsLogin("the stored session is no longer valid: log in and import it again")
 
 
-class _GatewayClient(Client):
-    """A Client whose poll requests go through the account runner's gate."""
+class _PollGate:
+    """Wraps a client's transport: poll2 requests go through the runner's gate.
 
-    def __init__(self, runner: AccountRunner, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._runner = runner
+    At the transport, below any reorganisation of the client's modules: every
+    request the client makes, whatever its signature, passes here.
+    """
 
-    async def _send(self, req: HttpRequest, timeout: float | None = None) -> HttpResponse:
-        if req.endpoint != "poll2":
-            return await super()._send(req, timeout)
-        return await self._runner.guarded_poll(super()._send(req, timeout))
+    def __init__(self, inner: Any, runner: AccountRunner) -> None:
+        self.inner = inner
+        self.runner = runner
+
+    async def send(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: Coroutine[Any, Any, HttpResponse] = self.inner.send(request, *args, **kwargs)
+        if request.endpoint != "poll2":
+            return await response
+        return await self.runner.guarded_poll(response)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _gated_client(runner: AccountRunner, **kwargs: Any) -> Client:
+    """A Client whose transport is wrapped in a :class:`_PollGate`.
+
+    The one place that knows where a Client keeps its transport: on the client
+    itself (``_transport``) or on its session object (``transport``).
+    """
+    client = Client(**kwargs)
+    holder: Any = getattr(client, "_session", client)
+    attr = "transport" if hasattr(holder, "transport") else "_transport"
+    setattr(holder, attr, _PollGate(getattr(holder, attr), runner))
+    return client
 
 
 class AccountRunner:
@@ -129,7 +156,7 @@ class AccountRunner:
         self.base_url = base_url
         self.send_interval = send_interval
         self.poll_timeout = poll_timeout
-        self.client: _GatewayClient | None = None
+        self.client: Client | None = None
         self.published = 0
         self.sent = 0
         self.polls = 0
@@ -266,7 +293,7 @@ class AccountRunner:
             if state is None:
                 return "session marked dead"
             save_session(path, state)
-            self.client = _GatewayClient(
+            self.client = _gated_client(
                 self,
                 session_file=path,
                 base_url=self.base_url,

@@ -51,6 +51,11 @@ async def test_two_gateways_two_workers_answer_every_message_once(
         await wait_until(lambda: len(cluster_emu.sent) >= len(expected), 30, "all replies")
         await asyncio.sleep(0.5)  # a duplicate would arrive now
         assert w1.handled + w2.handled == len(expected)
+        # Every poll went through the lease gate (the seam around the client's transport).
+        runners = [r for g in (g1, g2) for r in g.runners.values()]
+        assert len(runners) == 1
+        assert runners[0].polls > 0
+        assert runners[0].published == len(expected)
     counts = collections.Counter(r["text"] for r in cluster_emu.sent)
     assert counts == collections.Counter(expected)
     # Each chat's replies went out in the order its messages came in.
