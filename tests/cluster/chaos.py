@@ -63,7 +63,8 @@ class Proc:
     def __init__(self, name: str, argv: list[str], logdir: Path, env: dict[str, str]) -> None:
         self.name = name
         self.log = logdir / f"{name}.log"
-        full_env = {**os.environ, "PYTHONPATH": str(HERE), **env}
+        path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+        full_env = {**os.environ, "PYTHONPATH": path, **env}
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "smartqq", *argv],
