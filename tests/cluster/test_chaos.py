@@ -29,6 +29,7 @@ from smartqq.emulator import BOT_QQ
 
 TTL = 3.0
 HOLD = 1.0
+HANDLER_DELAY = 1.0
 CFG = ClusterConfig(lease_ttl=TTL, ack_wait=4.0, partitions=4)
 SENDERS = (10002, 10003, 10004)
 
@@ -124,14 +125,20 @@ async def test_sigkill_of_the_lease_holder_mid_stream(cluster: Cluster) -> None:
     c = cluster
     for name in ("ga", "gb"):
         c.gateway(name)
-    c.worker("w1")
-    c.worker("w2")
+    c.worker("w1", delay=HANDLER_DELAY)
+    c.worker("w2", delay=HANDLER_DELAY)
     await wait_until(c.holder, 30, "a lease holder")
     first = await c.holder()
     for _ in range(15):
         c.send(1)
         await asyncio.sleep(0.05)
     await _quiescent(c)
+    # Five more, polled and published but still in the workers' handlers when the
+    # holder dies: their replies wait in the send stream for the next holder.
+    c.send(5)
+    await wait_until(lambda: not c.emu.service.queues.get(BOT_QQ), 5, "the batch polled")
+    await wait_until(lambda: c.emu.service.waiters > 0, 5, "the next poll held")
+    assert len(c.emu.sent) == len(c.expected) - 5  # the handlers are still sleeping
     killed_at = time.monotonic()
     c.proc(str(first)).signal(signal.SIGKILL)
     await wait_until(lambda: c.emu.in_flight == 0, 5, "the service to see the connection drop")
