@@ -189,8 +189,7 @@ class AccountRunner:
             if task.done():
                 return task.result()
             task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            await asyncio.wait({task})  # the aborted request's own error is not ours to raise
             raise LeaseLost(f"lease on {self.qq} lost during a poll")
         finally:
             lost.cancel()
