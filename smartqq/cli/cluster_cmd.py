@@ -76,6 +76,12 @@ def add_cluster_commands(sub: Any) -> None:
     gw.add_argument("--base-url", default=os.environ.get("SMARTQQ_BASE_URL"))
     gw.add_argument("--name", help="this gateway's name (default: host-pid)")
     gw.add_argument("--send-interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    gw.add_argument(
+        "--poll-hold",
+        type=positive_float,
+        default=60.0,
+        help="longest the service holds a poll, for accounts whose history does not say (60)",
+    )
 
     wk = sub.add_parser("worker", help="run bot handlers on events from NATS")
     _add_cluster_options(wk)
@@ -136,6 +142,7 @@ async def _run(args: argparse.Namespace) -> int:
             name=args.name,
             config=_config(args),
             send_interval=args.send_interval,
+            poll_hold=args.poll_hold,
         )
         await _until_signalled(gateway)
         return 0

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -145,6 +146,7 @@ class AccountRunner:
         base_url: str | None,
         send_interval: float,
         poll_timeout: float,
+        default_hold: float = 60.0,
     ) -> None:
         self.qq = qq
         self.lease = lease
@@ -162,10 +164,14 @@ class AccountRunner:
         self.polls = 0
         self.lost_lease = False
         """True when serving ended because the lease was lost (not the session)."""
+        self.max_poll = 0.0
+        """The longest poll seen (seconds, rounded up): about the service's hold."""
+        self.default_hold = default_hold
         self._pending: list[tuple[str, bytes, str]] = []
         self._session_rev = 0
         self._session_doc: dict[str, Any] = {}
         self._session_json = ""
+        self._sync_lock = asyncio.Lock()
 
     # -- the poll gate -------------------------------------------------------------------
 
@@ -173,13 +179,14 @@ class AccountRunner:
         try:
             await self.flush()  # even without the lease: the stream de-duplicates
             if self.lease.valid():
-                await self.sync_session()
+                await self.sync_session(poller=self.lease.owner)
             if not self.lease.valid():
                 raise LeaseLost(f"lease on {self.qq} lost")
         except BaseException:
             request.close()
             raise
         self.polls += 1
+        started = time.monotonic()
         task = asyncio.ensure_future(request)
         lost = asyncio.ensure_future(self.lease.lost.wait())
         try:
@@ -187,7 +194,10 @@ class AccountRunner:
             if not task.done():
                 await asyncio.wait({task}, timeout=_POLL_GRACE)
             if task.done():
-                return task.result()
+                response = task.result()
+                # Rounded up to whole seconds so the stored value rarely changes.
+                self.max_poll = max(self.max_poll, float(math.ceil(time.monotonic() - started)))
+                return response
             task.cancel()
             await asyncio.wait({task})  # the aborted request's own error is not ours to raise
             raise LeaseLost(f"lease on {self.qq} lost during a poll")
@@ -261,15 +271,28 @@ class AccountRunner:
         self._session_json = json.dumps(state.to_dict(), sort_keys=True)
         return state
 
-    async def sync_session(self, *, state_label: str = "active") -> None:
-        """Write the client's session back when it changed (fenced by the KV revision)."""
+    async def sync_session(self, *, state_label: str = "active", poller: str | None = None) -> None:
+        """Write the client's session back when it changed (fenced by the KV revision).
+
+        Besides the session the document says who may have a poll in flight
+        (``poller``: this gateway while it serves, None after a clean stop) and the
+        longest poll seen (``poll_hold``): what a next holder must wait out.
+        """
+        async with self._sync_lock:  # the poll loop and run() both write; one at a time
+            await self._sync_session(state_label, poller)
+
+    async def _sync_session(self, state_label: str, poller: str | None) -> None:
         client = self.client
         if client is None or client.state is None:
             return
         now = json.dumps(client.state.to_dict(), sort_keys=True)
-        if now == self._session_json and state_label == self._session_doc.get("state", "active"):
+        hold = max(float(self._session_doc.get("poll_hold", 0.0)), self.max_poll)
+        wanted = {"state": state_label, "poller": poller, "poll_hold": hold}
+        if now == self._session_json and all(
+            self._session_doc.get(k) == v for k, v in wanted.items()
+        ):
             return
-        doc = {**self._session_doc, "session": json.loads(now), "state": state_label}
+        doc = {**self._session_doc, "session": json.loads(now), **wanted}
         try:
             self._session_rev = await self.buckets.sessions.update(
                 str(self.qq), json.dumps(doc).encode(), last=self._session_rev
@@ -291,6 +314,7 @@ class AccountRunner:
             state = await self.load_session()
             if state is None:
                 return "session marked dead"
+            await self._wait_out_previous_poller()
             save_session(path, state)
             self.client = _gated_client(
                 self,
@@ -304,7 +328,7 @@ class AccountRunner:
             )
             self.client.add_handler(Event, self.on_event)
             await self.client.start()
-            await self.sync_session()
+            await self.sync_session(poller=self.lease.owner)
             send_task = asyncio.get_running_loop().create_task(
                 self._send_loop(), name=f"smartqq-send:{self.qq}"
             )
@@ -327,11 +351,29 @@ class AccountRunner:
                     await send_task
             await self.flush(give_up_after=10.0)
             if self.client is not None:
-                await self.client.close()
+                await self.client.close()  # no poll in flight from here on
+                if not self.lost_lease and self.lease.valid():
+                    # A clean stop: the next holder need not wait out our last poll.
+                    with contextlib.suppress(LeaseLost, NatsError, JsError, OSError):
+                        label = str(self._session_doc.get("state", "active"))
+                        await self.sync_session(state_label=label, poller=None)
             await self.lease.release()
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return reason
+
+    async def _wait_out_previous_poller(self) -> None:
+        """Never two pollers: a holder that died or froze may still have a poll held
+        by the service; it ends within one hold, which we wait out before polling."""
+        if self._session_doc.get("poller") is None:
+            return  # a clean handover (or never served)
+        wait = float(self._session_doc.get("poll_hold") or self.default_hold)
+        log.info("account %d: waiting %.1f s for the previous holder's last poll", self.qq, wait)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not self.lease.valid():
+                raise LeaseLost(f"lease on {self.qq} lost while waiting")
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
 
     async def _mark(self, label: str) -> None:
         with contextlib.suppress(LeaseLost, NatsError, JsError, OSError):

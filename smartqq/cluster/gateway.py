@@ -66,6 +66,7 @@ class Gateway:
         send_interval: float = 0.5,
         poll_timeout: float = 90.0,
         retry_after: float = 60.0,
+        poll_hold: float = 60.0,
     ) -> None:
         self.nats_url = nats_url
         self.accounts = None if accounts is None else frozenset(accounts)
@@ -75,6 +76,8 @@ class Gateway:
         self.send_interval = send_interval
         self.poll_timeout = poll_timeout
         self.retry_after = retry_after
+        self.poll_hold = poll_hold
+        """How long the service may hold a poll, when the account's history does not say."""
         self.runners: dict[int, AccountRunner] = {}
         self.takeovers: list[tuple[int, float]] = []
         """(qq, monotonic time) of every account this gateway started serving."""
@@ -171,6 +174,7 @@ class Gateway:
             base_url=self.base_url,
             send_interval=self.send_interval,
             poll_timeout=self.poll_timeout,
+            default_hold=self.poll_hold,
         )
         self.runners[qq] = runner
         self.takeovers.append((qq, time.monotonic()))
