@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
     code = run(str(PY), "-m", "ruff", "check", ".")
     code |= run(str(PY), "-m", "ruff", "format", "--check", ".")
     code |= run(str(PY), "-m", "mypy", "--strict", "smartqq")
+    code |= run(str(PY), "-m", "mypy", "--strict", *map(str, sorted(ROOT.glob("examples/*.py"))))
     return code
 
 

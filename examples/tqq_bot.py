@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from smartqq.emulator import TQQConfig, TQQEmulator
-from smartqq.legacy.tqq import TQQClient, TQQMessage, TQQStatusChange
+from smartqq.legacy.tqq import Status, TQQClient, TQQMessage, TQQStatusChange
 
 
 def register(bot: TQQClient) -> None:
@@ -33,7 +33,7 @@ async def main() -> list[str]:
             await alice.send(10003, "hello, 2005")
             await alice.send(10003, "long " * 100)  # 500 bytes: sent as two messages
             busy = asyncio.ensure_future(bot.wait_for(TQQStatusChange, timeout=10))
-            await alice.set_status(30)
+            await alice.set_status(Status.BUSY)
             await busy
             while len(seen) < 3:
                 await asyncio.sleep(0.05)

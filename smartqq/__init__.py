@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import errors, filters
 from .content import Content, CustomFace, Face, Font, OfflinePic, Text, UnknownSegment
 from .events import (
     BuddiesStatusChange,
@@ -32,6 +32,7 @@ from .models import SendResult, SendStatus
 
 if TYPE_CHECKING:
     from .client import Client, QRCode
+    from .runtime.router import Router
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,7 @@ __all__ = [
     "PollResult",
     "QRCode",
     "Reconnected",
+    "Router",
     "SendResult",
     "SendStatus",
     "SessMessage",
@@ -64,6 +66,7 @@ __all__ = [
     "UnknownSegment",
     "__version__",
     "errors",
+    "filters",
     "parse_poll",
 ]
 
@@ -74,4 +77,8 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name == "Router":  # the runtime imports asyncio: keep the sans-IO layers free of it
+        from .runtime.router import Router
+
+        return Router
     raise AttributeError(f"module 'smartqq' has no attribute {name!r}")

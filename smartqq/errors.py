@@ -12,8 +12,9 @@
     │   └── RequestTimeout (also TimeoutError)
     ├── HTTPStatusError                    -- an HTTP status the endpoint does not answer with
     ├── ProtocolError                      -- a body we cannot read (snippet, secrets redacted)
+    │   └── ResponseTooLarge               -- a body over its cap (decompressed size)
     ├── APIError                           -- a JSON envelope with a non-zero retcode
-    │   └── SessionExpiredError            -- 100/103/108/121/100000-100002, 100012 on send
+    │   └── SessionExpiredError            -- see smartqq.protocol.retcodes (100012 on send only)
     ├── LoginError                         -- the login did not complete
     │   ├── LoginRejected                  -- ptuiCB with a non-zero code, one subclass per code
     │   │   ├── ServerBusy (1)             ├── AccountExpired (2)
@@ -23,8 +24,10 @@
     │   │   ├── AccountFrozen (19)         └── CookiesRequired (24)
     │   ├── QRCodeExpired                  -- code 65 more often than the refresh limit
     │   └── CaptchaRequired                -- a captcha is needed and no on_captcha was given
-    ├── Kicked                             -- the server sent kick_message
-    └── SendUncertain                      -- a send answered 1202: it may or may not have arrived
+    └── Kicked                             -- the server sent kick_message
+
+A send answered 1202 is not an error: it returns a ``SendResult`` whose status is
+``UNCERTAIN`` (see ``smartqq.protocol.retcodes``).
 
 Messages never contain secrets: anything that quotes a server body runs it
 through :func:`smartqq.protocol.redact.redact` first.
@@ -32,7 +35,7 @@ through :func:`smartqq.protocol.redact.redact` first.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 __all__ = [
     "APIError",
@@ -51,7 +54,7 @@ __all__ = [
     "ProtocolError",
     "QRCodeExpired",
     "RequestTimeout",
-    "SendUncertain",
+    "ResponseTooLarge",
     "ServerBusy",
     "SessionExpiredError",
     "SessionFileError",
@@ -114,6 +117,16 @@ class ProtocolError(SmartQQError):
     def __init__(self, message: str, snippet: str = "") -> None:
         super().__init__(f"{message}: {snippet!r}" if snippet else message)
         self.snippet = snippet
+
+
+class ResponseTooLarge(ProtocolError):
+    """A response body grew past its cap (counted after decompression); the
+    connection was dropped without reading the rest."""
+
+    def __init__(self, endpoint: str, limit: int) -> None:
+        super().__init__(f"{endpoint or 'response'} body is over its {limit}-byte cap")
+        self.endpoint = endpoint
+        self.limit = limit
 
 
 class APIError(SmartQQError):
@@ -226,11 +239,3 @@ class Kicked(SmartQQError):
     def __init__(self, reason: str = "") -> None:
         super().__init__(f"kicked: {reason}" if reason else "kicked")
         self.reason = reason
-
-
-class SendUncertain(SmartQQError):
-    """A send answered 1202: the message may or may not have been delivered."""
-
-    def __init__(self, detail: Any = None) -> None:
-        super().__init__("send outcome uncertain (retcode 1202)")
-        self.detail = detail

@@ -6,6 +6,8 @@ import ast
 import importlib.util
 import inspect
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -101,3 +103,64 @@ async def test_oicq_chat() -> None:
     came_online, message = await load("oicq_chat").main()
     assert came_online == m.FriendStatus(10003, 1)
     assert message == m.Incoming(2, 10002, "你好, Bob", 0)
+
+
+PLUGIN_BOT = EXAMPLES / "plugin_bot"
+
+
+async def test_plugin_bot_demo_session() -> None:
+    sys.path.insert(0, str(PLUGIN_BOT))
+    try:
+        replies = await load("plugin_bot/main").demo()
+    finally:
+        sys.path.remove(str(PLUGIN_BOT))
+        for name in [m for m in sys.modules if m == "mybot" or m.startswith("mybot.")]:
+            del sys.modules[name]
+    assert replies[:5] == [
+        "🎲 1",
+        "What's your name?",
+        "Nice to meet you, Alice. How old are you?",
+        "Registered Alice, 33.",
+        "Alice, 33",
+    ]
+    assert replies[5].splitlines()[0] == "Commands:"
+    assert "/register - tell me your name and age" in replies[5]
+    assert replies[6:] == ["bye"]
+
+
+def test_plugin_bot_tests_pass_as_a_project_of_their_own() -> None:
+    # Its own pytest.ini: pytest-asyncio's default strict mode, warnings as errors.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(PLUGIN_BOT)],
+        cwd=PLUGIN_BOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
+def test_examples_pass_mypy_strict() -> None:
+    from mypy import api
+
+    root = EXAMPLES.parent
+    scripts = [str(p) for p in sorted(EXAMPLES.glob("*.py"))]
+    out, err, status = api.run(
+        ["--strict", "--no-incremental", "--config-file", str(root / "pyproject.toml"), *scripts]
+    )
+    assert status == 0, out + err
+    bot = [str(PLUGIN_BOT / n) for n in ("main.py", "test_mybot.py", "conftest.py", "mybot")]
+    env_path = os.pathsep.join([str(root), str(PLUGIN_BOT)])
+    old = os.environ.get("MYPYPATH")
+    os.environ["MYPYPATH"] = env_path
+    try:
+        out, err, status = api.run(
+            ["--strict", "--no-incremental", "--config-file", str(root / "pyproject.toml"), *bot]
+        )
+    finally:
+        if old is None:
+            del os.environ["MYPYPATH"]
+        else:
+            os.environ["MYPYPATH"] = old
+    assert status == 0, out + err

@@ -50,7 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=port, default=8188)
     emu.add_argument("--world", help="a world file (.json or .toml)")
     emu.add_argument(
-        "--qr-confirm-after", type=int, default=3, help="ptqrlogin checks before auto-confirming"
+        "--qr-confirm-after",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="auto-confirm a QR code after N status checks (off by default: anyone could "
+        "log in as the bot; confirm through POST /_emu/qr/confirm instead)",
+    )
+    emu.add_argument(
+        "--qr-account", type=positive_int, metavar="QQ", help="the account a QR code logs in as"
+    )
+    emu.add_argument(
+        "--self-echo",
+        action="store_true",
+        help="late-2017 era: the bot's own sends come back through poll2 from an unknown uin",
     )
     emu.add_argument(
         "--hold", type=positive_float, default=60.0, help="seconds an idle poll2 is held"

@@ -46,6 +46,8 @@ async def _serve(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         idle=args.idle,
         qr_confirm_after=args.qr_confirm_after,
+        qr_account=args.qr_account,
+        self_echo=args.self_echo,
         control_token=args.control_token,
     )
     tqq = TQQEmulator(world, host=args.host, port=args.tqq_port) if args.tqq_port else None

@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import DiscuMessage, GroupMessage, MessageEvent, SessMessage
 from smartqq.models import Discu, DiscuInfo, Friend, Group, GroupInfo
 from smartqq.table import Table
 
-if TYPE_CHECKING:
-    from .client import Client
+from .api import Api
 
 __all__ = ["Contacts", "contact_tables"]
 
@@ -26,15 +24,14 @@ _DEBOUNCE = 5.0
 
 
 class Contacts:
-    def __init__(self, client: Client, refresh_interval: float | None = 600.0) -> None:
-        self._client = client
+    def __init__(self, api: Api, refresh_interval: float | None = 600.0) -> None:
+        self._api = api
         self.refresh_interval = refresh_interval
         self.friends: dict[int, Friend] = {}
         self.groups: dict[int, Group] = {}
         self.discus: dict[int, Discu] = {}
         self.group_info: dict[int, GroupInfo] = {}
         self.discu_info: dict[int, DiscuInfo] = {}
-        self.self_face = 0
         self.loaded_at: float | None = None
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task[None] | None = None
@@ -50,9 +47,9 @@ class Contacts:
                 and time.monotonic() - self.loaded_at < _DEBOUNCE
             ):
                 return
-            c = self._client
+            api = self._api
             friends, groups, discus = await asyncio.gather(
-                c.get_friends(), c.get_groups(), c.get_discus()
+                api.friends(), api.groups(), api.discus()
             )
             self.friends = {f.uin: f for f in friends}
             self.groups = {g.gid: g for g in groups}
@@ -123,12 +120,12 @@ class Contacts:
         if group is None:
             return None
         if gid not in self.group_info:
-            self.group_info[gid] = await self._client.get_group_info(group)
+            self.group_info[gid] = await self._api.group_info(group)
         return self.group_info[gid]
 
     async def discu_members(self, did: int) -> DiscuInfo | None:
         if did not in self.discu_info:
-            self.discu_info[did] = await self._client.get_discu_info(did)
+            self.discu_info[did] = await self._api.discu_info(did)
         return self.discu_info[did]
 
     async def _group_name(self, gid: int, uin: int) -> str:
@@ -140,6 +137,17 @@ class Contacts:
         info = await self.discu_members(did)
         member = info.member(uin) if info else None
         return member.display_name if member else str(uin)
+
+    def knows_sender(self, event: MessageEvent) -> bool:
+        """True when the sender is a friend or a member in the cached member list (no I/O)."""
+        uin = event.sender_uin
+        if isinstance(event, GroupMessage):
+            group_info = self.group_info.get(event.from_uin)
+            return group_info is not None and group_info.member(uin) is not None
+        if isinstance(event, DiscuMessage):
+            discu_info = self.discu_info.get(event.did or event.from_uin)
+            return discu_info is not None and discu_info.member(uin) is not None
+        return uin in self.friends
 
     async def display_name(self, event: MessageEvent) -> str:
         uin = event.sender_uin

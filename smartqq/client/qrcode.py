@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from smartqq._png import PNGError, decode_luminance
 
-__all__ = ["QRCode"]
+__all__ = ["QRCode", "show_in_terminal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,10 @@ class QRCode:
 
     def __repr__(self) -> str:
         return f"<QRCode attempt={self.attempt} {len(self.png)} bytes>"
+
+
+def show_in_terminal(qr: QRCode) -> None:
+    """The default ``on_qrcode``: print the code to stderr."""
+    # Without a callback the only place a person can see the code is the terminal.
+    sys.stderr.write("Scan this QR code with the QQ mobile app:\n" + qr.terminal() + "\n")
+    sys.stderr.flush()

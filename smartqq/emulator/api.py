@@ -3,41 +3,38 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-from aiohttp import web
 
 from smartqq.protocol.hashing import friend_hash, friend_hash_password_error, friend_hash_quicksort
 
-from .state import Service, Session
-from .web import form_r, int_param, jsonr, service
+from .http import EmuRequest, EmuResponse, int_param, jsonr, read_r
+from .state import Session, State
 
-__all__ = ["routes"]
+__all__ = ["ROUTES"]
 
 
-async def _session(request: web.Request) -> tuple[Service, Session | None, dict[str, Any] | None]:
-    svc = service(request)
-    r, fields = await form_r(request)
+def _session(svc: State, request: EmuRequest) -> tuple[Session | None, dict[str, Any] | None]:
+    r, fields = read_r(request)
     vf = (r or {}).get("vfwebqq") or fields.get("vfwebqq")
     s = svc.find_by_vfwebqq(str(vf)) if vf else None
     if s is None:
         # get_self_info2 carries only cookies; so did some clients' other GETs.
         qq = svc.skeys.get(request.cookies.get("skey", ""))
         s = svc.live(qq) if qq is not None else None
-    return svc, s, r
+    return s, r
 
 
-def _denied() -> web.Response:
+def _denied() -> EmuResponse:
     return jsonr({"retcode": 100101, "errmsg": "error"})
 
 
-async def getvfwebqq(request: web.Request) -> web.Response:
-    svc = service(request)
+async def getvfwebqq(svc: State, request: EmuRequest) -> EmuResponse:
     qq = svc.skeys.get(request.cookies.get("skey", ""))
-    referer = request.headers.get("Referer", "")
+    referer = request.header("Referer")
     if qq is None or "qq.com" not in referer:
         return jsonr({"retcode": 100000})
-    ptwebqq = request.query.get("ptwebqq", "")
+    ptwebqq = request.param("ptwebqq", "")
     if ptwebqq not in ("", svc.pending_ptwebqq.get(qq)):
         return jsonr({"retcode": 100001})
     live = svc.live(qq)
@@ -54,18 +51,18 @@ def _hash_ok(s: Session, given: Any) -> bool:
     return any(given.upper() == f(s.qq, p) for f in variants for p in {s.ptwebqq, ""})
 
 
-async def _hashed_session(request: web.Request) -> tuple[Service, Session | None, web.Response]:
+def _hashed_session(svc: State, request: EmuRequest) -> tuple[Session | None, EmuResponse]:
     """The session of a POST whose ``r`` must carry a valid friend hash, or the refusal."""
-    svc, s, r = await _session(request)
+    s, r = _session(svc, request)
     if s is None or r is None:
-        return svc, None, _denied()
+        return None, _denied()
     if not _hash_ok(s, r.get("hash")):
-        return svc, None, jsonr({"retcode": 100101, "errmsg": "hash"})
-    return svc, s, _denied()
+        return None, jsonr({"retcode": 100101, "errmsg": "hash"})
+    return s, _denied()
 
 
-async def get_user_friends2(request: web.Request) -> web.Response:
-    svc, s, refusal = await _hashed_session(request)
+async def get_user_friends2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, refusal = _hashed_session(svc, request)
     if s is None:
         return refusal
     acc = svc.world.account(s.qq)
@@ -93,8 +90,8 @@ async def get_user_friends2(request: web.Request) -> web.Response:
     )
 
 
-async def get_group_name_list_mask2(request: web.Request) -> web.Response:
-    svc, s, refusal = await _hashed_session(request)
+async def get_group_name_list_mask2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, refusal = _hashed_session(svc, request)
     if s is None:
         return refusal
     groups = svc.world.groups_of(s.qq)
@@ -118,8 +115,8 @@ async def get_group_name_list_mask2(request: web.Request) -> web.Response:
     )
 
 
-async def get_discus_list(request: web.Request) -> web.Response:
-    svc, s, _ = await _session(request)
+async def get_discus_list(svc: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(svc, request)
     if s is None:
         return _denied()
     return jsonr(
@@ -135,7 +132,7 @@ async def get_discus_list(request: web.Request) -> web.Response:
     )
 
 
-def _profile(svc: Service, s: Session, qq: int) -> dict[str, Any]:
+def _profile(svc: State, s: Session, qq: int) -> dict[str, Any]:
     a = svc.world.accounts[qq]
     return {
         "birthday": {"month": 1, "year": 1990, "day": 1},
@@ -161,8 +158,8 @@ def _profile(svc: Service, s: Session, qq: int) -> dict[str, Any]:
     }
 
 
-async def get_self_info2(request: web.Request) -> web.Response:
-    svc, s, _ = await _session(request)
+async def get_self_info2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(svc, request)
     if s is None:
         return _denied()
     info = _profile(svc, s, s.qq)
@@ -170,13 +167,13 @@ async def get_self_info2(request: web.Request) -> web.Response:
     return jsonr({"retcode": 0, "result": info})
 
 
-def _target(s: Session, request: web.Request) -> int | None:
-    tuin = int_param(request.query.get("tuin"))
+def _target(s: Session, request: EmuRequest) -> int | None:
+    tuin = int_param(request.param("tuin"))
     return s.resolve(tuin, "qq") if tuin is not None else None
 
 
-async def get_friend_info2(request: web.Request) -> web.Response:
-    svc, s, _ = await _session(request)
+async def get_friend_info2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(svc, request)
     if s is None:
         return _denied()
     qq = _target(s, request)
@@ -189,8 +186,8 @@ async def get_friend_info2(request: web.Request) -> web.Response:
     return jsonr({"retcode": 0, "result": info})
 
 
-async def get_single_long_nick2(request: web.Request) -> web.Response:
-    svc, s, _ = await _session(request)
+async def get_single_long_nick2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(svc, request)
     if s is None:
         return _denied()
     qq = _target(s, request)
@@ -204,12 +201,12 @@ async def get_single_long_nick2(request: web.Request) -> web.Response:
     )
 
 
-async def get_friend_uin2(request: web.Request) -> web.Response:
-    svc, s, _ = await _session(request)
+async def get_friend_uin2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(svc, request)
     if s is None:
         return _denied()
-    tuin = int_param(request.query.get("tuin"))
-    if request.query.get("type") == "4" and tuin in svc.world.groups:
+    tuin = int_param(request.param("tuin"))
+    if request.param("type") == "4" and tuin in svc.world.groups:
         return jsonr({"retcode": 0, "result": {"uiuin": "", "account": tuin, "uin": tuin}})
     qq = _target(s, request)
     if qq is None:
@@ -217,11 +214,11 @@ async def get_friend_uin2(request: web.Request) -> web.Response:
     return jsonr({"retcode": 0, "result": {"uiuin": "", "account": qq, "uin": tuin}})
 
 
-async def get_group_info_ext2(request: web.Request) -> web.Response:
-    svc, s, _ = await _session(request)
+async def get_group_info_ext2(svc: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(svc, request)
     if s is None:
         return _denied()
-    code = int_param(request.query.get("gcode"))
+    code = int_param(request.param("gcode"))
     g = svc.world.groups.get(code) if code is not None else None
     if g is None or s.qq not in g.members:
         return jsonr({"retcode": 6, "errmsg": "error"})
@@ -271,25 +268,20 @@ async def get_group_info_ext2(request: web.Request) -> web.Response:
     )
 
 
-async def get_msg_tip(request: web.Request) -> web.Response:
-    return web.Response(
-        text='{"retcode":0,"result":{"success":0}}',
-        content_type="application/json",
-        charset="utf-8",
-    )
+async def get_msg_tip(svc: State, request: EmuRequest) -> EmuResponse:
+    return EmuResponse(200, b'{"retcode":0,"result":{"success":0}}')
 
 
-def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/api/getvfwebqq", getvfwebqq),
-        web.post("/api/get_user_friends2", get_user_friends2),
-        web.post("/api/get_group_name_list_mask2", get_group_name_list_mask2),
-        web.get("/api/get_group_name_list_mask2", get_group_name_list_mask2),
-        web.get("/api/get_discus_list", get_discus_list),
-        web.get("/api/get_self_info2", get_self_info2),
-        web.get("/api/get_friend_info2", get_friend_info2),
-        web.get("/api/get_single_long_nick2", get_single_long_nick2),
-        web.get("/api/get_friend_uin2", get_friend_uin2),
-        web.get("/api/get_group_info_ext2", get_group_info_ext2),
-        web.get("/web2/get_msg_tip", get_msg_tip),
-    ]
+Handler = Callable[[State, EmuRequest], Awaitable[EmuResponse]]
+ROUTES: dict[str, tuple[str, Handler]] = {
+    "/api/getvfwebqq": ("GET", getvfwebqq),
+    "/api/get_user_friends2": ("POST", get_user_friends2),
+    "/api/get_group_name_list_mask2": ("GET POST", get_group_name_list_mask2),
+    "/api/get_discus_list": ("GET", get_discus_list),
+    "/api/get_self_info2": ("GET", get_self_info2),
+    "/api/get_friend_info2": ("GET", get_friend_info2),
+    "/api/get_single_long_nick2": ("GET", get_single_long_nick2),
+    "/api/get_friend_uin2": ("GET", get_friend_uin2),
+    "/api/get_group_info_ext2": ("GET", get_group_info_ext2),
+    "/web2/get_msg_tip": ("GET", get_msg_tip),
+}

@@ -7,30 +7,77 @@ code this server handed out (``check``'s ``!XYZ`` or the captcha's letters).
 
 from __future__ import annotations
 
+import html as html_text
 import random
 import secrets
-import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
-
-from aiohttp import web
 
 from smartqq.protocol.hashing import hash33, password_hash
 
+from .http import EmuRequest, EmuResponse, add_cookie, html, int_param, js
 from .images import CAPTCHA_ALPHABET, captcha_png, qr_png
-from .state import QRTicket, Service
-from .web import add_cookie, int_param, js, param, service
+from .state import QRTicket, State
 
-__all__ = ["routes"]
+__all__ = ["ROUTES"]
 
-LOGIN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>QQ帐号安全登录</title>
+# The real page's style, kept byte-for-byte where third-party clients scrape it: one
+# ``g_name=encodeURIComponent("…")`` per variable, and self-closing hidden inputs with a
+# space before ``/>`` (``<input type="hidden" name="aid" value="(\d+)" />``).
+LOGIN_PAGE = """<!DOCTYPE html>
+<html>
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
+<title>QQ帐号安全登录</title>
 <script type="text/javascript">
-var g_appid=encodeURIComponent("{appid}"),g_daid=encodeURIComponent("164"),
-g_style=encodeURIComponent("{style}"),g_mibao_css=encodeURIComponent("m_webqq"),
-g_pt_version=encodeURIComponent("10233"),g_login_sig=encodeURIComponent("{sig}"),
-g_s_url=encodeURIComponent("{s_url}");
-</script></head><body><form id="loginform">
-<input type="hidden" name="aid" value="{appid}"><input type="hidden" name="u1" value="{s_url}">
-<input type="hidden" name="pt_vcode_v1" value="0"></form></body></html>"""
+var g_href=encodeURIComponent("{href}"),
+g_appid=encodeURIComponent("{appid}"),
+g_daid=encodeURIComponent("164"),
+g_style=encodeURIComponent("{style}"),
+g_mibao_css=encodeURIComponent("m_webqq"),
+g_pt_version=encodeURIComponent("10233"),
+g_login_sig=encodeURIComponent("{sig}"),
+g_s_url=encodeURIComponent("{s_url}"),
+g_jumpname=encodeURIComponent(""),
+g_qtarget=encodeURIComponent("");
+</script>
+</head>
+<body>
+<form id="loginform" autocomplete="off" name="loginform" action="" method="post" target="_self" style="margin:0px;">
+<input type="hidden" name="aid" value="{appid}" />
+<input type="hidden" name="u1" value="{s_url}" />
+<input type="hidden" name="from_ui" value="1" />
+<input type="hidden" name="ptlang" value="2052" />
+<input type="hidden" name="pt_vcode_v1" value="0" />
+<input type="hidden" name="pt_verifysession_v1" value="" />
+</form>
+</body>
+</html>
+"""
+DEFAULT_APPID = "501004106"
+DEFAULT_S_URL = "http://w.qq.com/proxy.html"
+DEFAULT_PROXIED = "http://w.qq.com/proxy.html?login2qq=1&webqq_type=10"
+# w.qq.com/proxy.html (and the d1/s web2 proxies): a blank page that only widens
+# document.domain so the web client's frames may call each other.
+PROXY_PAGE = """<!DOCTYPE html>
+<html>
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
+<script type="text/javascript">document.domain="qq.com";</script>
+</head>
+<body></body>
+</html>
+"""
+
+
+def _digits(value: str, default: str) -> str:
+    return value if value.isdigit() and len(value) <= 12 else default
+
+
+def _url(value: str, default: str) -> str:
+    """A URL we may echo in a page or a Location header (no control characters)."""
+    ok = value.startswith(("http://", "https://")) and value.isprintable() and len(value) < 2048
+    return value if ok else default
 
 
 def _ptuicb(code: int, url: str, message: str, nick: str, sub: int = 0) -> str:
@@ -39,25 +86,25 @@ def _ptuicb(code: int, url: str, message: str, nick: str, sub: int = 0) -> str:
     return f"ptuiCB('{code}','{sub}','{url}','0','{message}', '{safe_nick}');"
 
 
-async def login_page(request: web.Request) -> web.Response:
-    appid = param(request, "appid", "501004106")
+async def login_page(svc: State, request: EmuRequest) -> EmuResponse:
     sig = secrets.token_urlsafe(48).replace("-", "*").replace("_", "-")
+    s_url = html_text.escape(_url(request.param("s_url"), DEFAULT_S_URL), quote=True)
     page = LOGIN_PAGE.format(
-        appid=appid,
-        style=param(request, "style", "16"),
+        href=html_text.escape(f"https://{request.host or 'ui.ptlogin2.qq.com'}{request.path}"),
+        appid=_digits(request.param("appid"), DEFAULT_APPID),
+        style=_digits(request.param("style"), "16"),
         sig=sig,
-        s_url=param(request, "s_url", "http://w.qq.com/proxy.html"),
+        s_url=s_url,
     )
-    resp = web.Response(text=page, content_type="text/html", charset="utf-8")
+    resp = html(page)
     add_cookie(resp, "pt_login_sig", sig, "ptlogin2.qq.com")
     add_cookie(resp, "pt_clientip", "7f000001", "ptlogin2.qq.com")
     return resp
 
 
-async def check(request: web.Request) -> web.Response:
-    svc = service(request)
-    qq = int_param(param(request, "uin"))
-    if qq is None:
+async def check(svc: State, request: EmuRequest) -> EmuResponse:
+    qq = int_param(request.param("uin"))
+    if qq is None or not 0 <= qq < 2**64:
         return js("ptui_checkVC('1','','\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00','','0');")
     salt = "".join(f"\\x{b:02x}" for b in qq.to_bytes(8, "big"))
     account = svc.world.accounts.get(qq)
@@ -67,40 +114,37 @@ async def check(request: web.Request) -> web.Response:
         resp = js(f"ptui_checkVC('1','{cap_cd}','{salt}','','0');")
     else:
         code = "!" + "".join(random.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(3))
-        svc.check_codes[qq] = code
+        svc.check_codes.put(qq, code)
         resp = js(f"ptui_checkVC('0','{code}','{salt}','{session}','0');")
     add_cookie(resp, "ptvfsession", session, "ptlogin2.qq.com")
     add_cookie(resp, "confirmuin", str(qq), "ptlogin2.qq.com")
     return resp
 
 
-async def captcha(request: web.Request) -> web.Response:
-    svc = service(request)
-    qq = int_param(param(request, "uin"))
+async def captcha(svc: State, request: EmuRequest) -> EmuResponse:
+    qq = int_param(request.param("uin"))
     if qq is None:
-        return web.Response(status=400, text="bad uin")
+        return EmuResponse(400, b"bad uin", "text/plain; charset=utf-8")
     code = "".join(random.choice(CAPTCHA_ALPHABET) for _ in range(4))
-    svc.captchas[qq] = code
-    resp = web.Response(body=captcha_png(code), content_type="image/png")
+    svc.captchas.put(qq, code)
+    resp = EmuResponse(200, captcha_png(code), "image/png")
     add_cookie(resp, "verifysession", secrets.token_hex(32), "qq.com")
     return resp
 
 
-async def login(request: web.Request) -> web.Response:
-    svc = service(request)
-    qq = int_param(param(request, "u"))
-    p, vc = param(request, "p"), param(request, "verifycode")
+async def login(svc: State, request: EmuRequest) -> EmuResponse:
+    # ptlogin accepted /login without prior cookies in practice: none are required.
+    qq = int_param(request.param("u"))
+    p, vc = request.param("p"), request.param("verifycode")
     if qq is None or not p or not vc:
         return js(_ptuicb(7, "", "提交参数错误，请检查。", ""))
-    if not request.cookies and not request.headers.get("Cookie"):
-        pass  # ptlogin accepted /login without prior cookies in practice
     account = svc.world.accounts.get(qq)
     if account is None:
         return js(_ptuicb(3, "", "您输入的帐号或密码不正确，请重新输入。", ""))
     if account.needs_captcha:
         expected_code = svc.captchas.get(qq)
         if expected_code is None or vc.upper() != expected_code.upper():
-            svc.captchas.pop(qq, None)  # a wrong answer burns the captcha
+            svc.captchas.pop(qq)  # a wrong answer burns the captcha
             return js(_ptuicb(4, "", "您输入的验证码不正确，请重新输入。", "", sub=2))
     else:
         expected_code = svc.check_codes.get(qq)
@@ -108,19 +152,19 @@ async def login(request: web.Request) -> web.Response:
             return js(_ptuicb(4, "", "您输入的验证码不正确，请重新输入。", ""))
     if p.upper() != password_hash(account.password, qq, vc):
         return js(_ptuicb(3, "", "您输入的帐号或密码不正确，请重新输入。", ""))
-    svc.captchas.pop(qq, None)
-    svc.check_codes.pop(qq, None)
+    svc.captchas.pop(qq)
+    svc.check_codes.pop(qq)
     url = _issue_ticket(svc, request, qq, "login")
     resp = js(_ptuicb(0, url, "登录成功！", account.nick))
     _sso_cookies(resp, qq)
     return resp
 
 
-def _issue_ticket(svc: Service, request: web.Request, qq: int, service: str) -> str:
+def _issue_ticket(svc: State, request: EmuRequest, qq: int, service: str) -> str:
     ptsigx = secrets.token_hex(64)
-    svc.tickets[ptsigx] = qq
-    aid = param(request, "aid", "501004106")
-    s_url = param(request, "u1", "http://w.qq.com/proxy.html?login2qq=1&webqq_type=10")
+    svc.tickets.put(ptsigx, qq)
+    aid = _digits(request.param("aid"), DEFAULT_APPID)
+    s_url = _url(request.param("u1"), DEFAULT_PROXIED)
     return (
         f"http://ptlogin4.web2.qq.com/check_sig?pttype=1&uin={qq}&service={service}&nodirect=0"
         f"&ptsigx={ptsigx}&s_url={quote(s_url, safe='')}&f_url=&ptlang=2052&ptredirect=100"
@@ -129,32 +173,30 @@ def _issue_ticket(svc: Service, request: web.Request, qq: int, service: str) -> 
     )
 
 
-def _sso_cookies(resp: web.StreamResponse, qq: int) -> None:
+def _sso_cookies(resp: EmuResponse, qq: int) -> None:
     add_cookie(resp, "superuin", f"o{qq:010d}", "ptlogin2.qq.com")
     add_cookie(resp, "superkey", secrets.token_urlsafe(30), "ptlogin2.qq.com")
     add_cookie(resp, "supertoken", str(secrets.randbelow(2**31)), "ptlogin2.qq.com")
 
 
-async def ptqrshow(request: web.Request) -> web.Response:
-    svc = service(request)
+async def ptqrshow(svc: State, request: EmuRequest) -> EmuResponse:
     qrsig = secrets.token_urlsafe(48).replace("_", "*")
-    svc.qr[qrsig] = QRTicket(qrsig, time.time())
+    svc.qr.put(qrsig, QRTicket(qrsig, svc.clock()))
     png = qr_png(f"https://ssl.ptlogin2.qq.com/ptqrlogin?k={qrsig[:24]}")
-    resp = web.Response(body=png, content_type="image/png")
+    resp = EmuResponse(200, png, "image/png")
     add_cookie(resp, "qrsig", qrsig, "ptlogin2.qq.com")
     return resp
 
 
-async def ptqrlogin(request: web.Request) -> web.Response:
-    svc = service(request)
-    token = int_param(param(request, "ptqrtoken"))
+async def ptqrlogin(svc: State, request: EmuRequest) -> EmuResponse:
+    token = int_param(request.param("ptqrtoken"))
     qrsig = request.cookies.get("qrsig", "")
     ticket = svc.qr.get(qrsig)
     n = random.randrange(100000000, 999999999)
     if ticket is None or token is None or token != hash33(qrsig):
         return js(_ptuicb(65, "", f"二维码已失效。({n})", ""))
     cfg = svc.config
-    if ticket.done or time.time() - ticket.created > cfg.qr_lifetime:
+    if ticket.done or svc.clock() - ticket.created > cfg.qr_lifetime:
         return js(_ptuicb(65, "", f"二维码已失效。({n})", ""))
     ticket.checks += 1
     if (
@@ -177,15 +219,15 @@ async def ptqrlogin(request: web.Request) -> web.Response:
     return resp
 
 
-async def check_sig(request: web.Request) -> web.Response:
-    svc = service(request)
-    qq = svc.tickets.pop(param(request, "ptsigx"), None)
+async def check_sig(svc: State, request: EmuRequest) -> EmuResponse:
+    qq = svc.tickets.pop(request.param("ptsigx"))
     if qq is None:
-        return web.Response(status=403, text="ticket invalid")
-    s_url = param(request, "s_url", "http://w.qq.com/proxy.html?login2qq=1&webqq_type=10")
-    resp = web.Response(status=302, headers={"Location": s_url})
+        return html("<html><body>403 Forbidden</body></html>", status=403)
+    s_url = _url(request.param("s_url"), DEFAULT_PROXIED)
+    resp = html("", status=302)
+    resp.headers.append(("Location", s_url))
     skey = "@" + secrets.token_urlsafe(7)[:9]
-    svc.skeys[skey] = qq
+    svc.logins.add_skey(skey, qq)
     ptwebqq = secrets.token_hex(32)
     svc.pending_ptwebqq[qq] = ptwebqq
     add_cookie(resp, "uin", f"o{qq:010d}", "qq.com")
@@ -199,8 +241,7 @@ async def check_sig(request: web.Request) -> web.Response:
     return resp
 
 
-async def logout(request: web.Request) -> web.Response:
-    svc = service(request)
+async def logout(svc: State, request: EmuRequest) -> EmuResponse:
     qq = svc.skeys.pop(request.cookies.get("skey", ""), None)
     if qq is not None:
         s = svc.live(qq)
@@ -212,25 +253,23 @@ async def logout(request: web.Request) -> web.Response:
     return resp
 
 
-async def proxy_page(request: web.Request) -> web.Response:
-    return web.Response(
-        text="<html><body>proxy</body></html>", content_type="text/html", charset="utf-8"
-    )
+async def proxy_page(svc: State, request: EmuRequest) -> EmuResponse:
+    return html(PROXY_PAGE)
 
 
-def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/cgi-bin/login", login_page),
-        web.get("/cgi-bin/xlogin", login_page),
-        web.get("/check", check),
-        web.get("/cgi-bin/check", check),
-        web.get("/getimage", captcha),
-        web.get("/login", login),
-        web.get("/ptqrshow", ptqrshow),
-        web.get("/ptqrlogin", ptqrlogin),
-        web.get("/check_sig", check_sig),
-        web.get("/logout", logout),
-        web.get("/proxy.html", proxy_page),
-        web.get("/cfproxy.html", proxy_page),
-        web.get("/loginproxy.html", proxy_page),
-    ]
+Handler = Callable[[State, EmuRequest], Awaitable[EmuResponse]]
+ROUTES: dict[str, tuple[str, Handler]] = {
+    "/cgi-bin/login": ("GET", login_page),
+    "/cgi-bin/xlogin": ("GET", login_page),
+    "/check": ("GET", check),
+    "/cgi-bin/check": ("GET", check),
+    "/getimage": ("GET", captcha),
+    "/login": ("GET", login),
+    "/ptqrshow": ("GET", ptqrshow),
+    "/ptqrlogin": ("GET", ptqrlogin),
+    "/check_sig": ("GET", check_sig),
+    "/logout": ("GET", logout),
+    "/proxy.html": ("GET", proxy_page),
+    "/cfproxy.html": ("GET", proxy_page),
+    "/loginproxy.html": ("GET", proxy_page),
+}

@@ -1,35 +1,42 @@
-"""``d1.web2.qq.com/channel/*``: login2, poll2, the send calls and channel info calls."""
+"""``d1.web2.qq.com/channel/*``: login2, poll2, the send calls and channel info calls.
+
+poll2 holds an idle poll by awaiting the session's wake event (set when an event is
+queued, the session ends or the emulator closes) with a timeout: an asyncio wait, no
+socket I/O, so the same code serves the aiohttp shell and the in-memory transport. The
+answer carries ``commit``/``rollback``: the front end commits once it has written the
+batch, and a batch it could not write goes back to the front of the queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import time
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from smartqq.content import Content
 
-from .state import PendingEvent, Service, Session
-from .web import form_r, int_param, jsonr, service
+from .http import EmuRequest, EmuResponse, html, int_param, jsonr, read_r
+from .mailbox import BadContent, PendingEvent, encode_content, parse_content
+from .state import Session, State
 
-__all__ = ["routes"]
+__all__ = ["ROUTES"]
 
 ONLINE = ("online", "away", "busy", "silent", "callme")
 STATUSES = (*ONLINE, "hidden", "offline")
 
 
-def _cookie_qq(svc: Service, request: web.Request) -> int | None:
+def _cookie_qq(svc: State, request: EmuRequest) -> int | None:
     return svc.skeys.get(request.cookies.get("skey", ""))
 
 
-def _session(svc: Service, r: dict[str, Any] | None, fields: dict[str, str]) -> Session | None:
+def _session(svc: State, r: dict[str, Any] | None, fields: dict[str, str]) -> Session | None:
     sid = (r or {}).get("psessionid") or fields.get("psessionid") or ""
     return svc.sessions.get(str(sid)) if sid else None
 
 
-async def login2(request: web.Request) -> web.Response:
-    svc = service(request)
-    r, _fields = await form_r(request)
+async def login2(svc: State, request: EmuRequest) -> EmuResponse:
+    r, _fields = read_r(request)
     if r is None:
         return jsonr({"retcode": 100006, "errmsg": "bad r"})
     qq = _cookie_qq(svc, request)
@@ -49,12 +56,10 @@ async def login2(request: web.Request) -> web.Response:
         if ptwebqq not in known:
             return jsonr({"retcode": 100001, "errmsg": "ptwebqq"})
         profile = "webqq3" if "passwd_sig" in r else "smartqq"
-        s, _old = svc.open_session(
-            qq, str(r.get("clientid", "")), ptwebqq or (expected or ""), profile
-        )
+        s = svc.open_session(qq, str(r.get("clientid", "")), ptwebqq or (expected or ""), profile)
         status = str(r.get("status") or "online")
         s.status = status if status in STATUSES else "online"
-    host = request.transport.get_extra_info("peername") if request.transport else None
+    host = request.peer
     return jsonr(
         {
             "retcode": 0,
@@ -73,27 +78,22 @@ async def login2(request: web.Request) -> web.Response:
     )
 
 
-def _idle(svc: Service) -> web.Response:
+def _idle(svc: State) -> EmuResponse:
     form = svc.config.idle
     if form == "504":
-        return web.Response(
-            status=504,
-            text="<html><body>504 Gateway Time-out</body></html>",
-            content_type="text/html",
-        )
+        return html("<html><body>504 Gateway Time-out</body></html>", status=504)
     if form == "errmsg":
         return jsonr({"errmsg": "error!!!", "retcode": 0})
     return jsonr({"retcode": 102, "errmsg": ""})
 
 
-async def poll2(request: web.Request) -> web.StreamResponse:
-    svc = service(request)
-    svc.polls += 1
-    r, fields = await form_r(request)
+async def poll2(svc: State, request: EmuRequest) -> EmuResponse:
+    svc.journal.polls += 1
+    r, fields = read_r(request)
     s = _session(svc, r, fields)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
-    deadline = time.monotonic() + svc.config.hold
+    deadline = svc.clock() + svc.config.hold
     while True:
         if s.kick_pending:
             s.kick_pending = False
@@ -106,58 +106,47 @@ async def poll2(request: web.Request) -> web.StreamResponse:
         if svc.config.require_probe and not s.probed:
             return jsonr({"errmsg": "error", "retcode": 103})
         every = svc.config.rotate_ptwebqq_every
-        if every is not None and time.time() - s.last_rotation >= every:
-            s.last_rotation = time.time()
-            s.ptwebqq = svc.token_hex(24)
+        if every is not None and svc.clock() - s.last_rotation >= every:
+            s.last_rotation = svc.clock()
+            s.ptwebqq = secrets.token_hex(24)
             return jsonr({"retcode": 116, "p": s.ptwebqq})
-        if request.transport is None or request.transport.is_closing():
+        if not request.alive():
             raise asyncio.CancelledError  # the client left; keep its events queued
-        events = svc.take(s.qq, max(1, svc.config.max_batch))
+        events = svc.mail.take(s.qq, max(1, svc.config.max_batch))
         if events:
-            result = [{"poll_type": e.poll_type, "value": e.build(s)} for e in reversed(events)]
-            return await _deliver(request, svc, s.qq, events, result)
-        remaining = deadline - time.monotonic()
+            return _deliver(svc, s, events)
+        remaining = deadline - svc.clock()
         if remaining <= 0:
             return _idle(svc)
         s.wake.clear()
-        svc.waiters += 1
+        svc.journal.waiters += 1
         try:
             await asyncio.wait_for(s.wake.wait(), remaining)
         except TimeoutError:
             pass
         finally:
-            svc.waiters -= 1
+            svc.journal.waiters -= 1
 
 
-async def _deliver(
-    request: web.Request,
-    svc: Service,
-    qq: int,
-    events: list[PendingEvent],
-    result: list[dict[str, Any]],
-) -> web.StreamResponse:
-    """Write a batch; events whose response could not be written go back to the queue
-    front, so a client that timed out or lost its connection gets them on the next poll."""
-    resp = jsonr({"retcode": 0, "result": result})
-    try:
-        await resp.prepare(request)
-        await resp.write_eof()
-    except (ConnectionError, asyncio.CancelledError):
-        svc.requeue(qq, events)
-        raise
-    svc.record_delivery(qq, events)
+def _deliver(svc: State, s: Session, events: list[PendingEvent]) -> EmuResponse:
+    """The batch, with what to do once it was (or could not be) written."""
+    body, carried = svc.mail.answer(s, events)
+    qq = s.qq
+    resp = EmuResponse(200, body)
+    resp.commit = lambda: svc.record_delivery(qq, carried)
+    resp.rollback = lambda: svc.mail.requeue(qq, carried)
     return resp
 
 
-def _send_ok(svc: Service) -> web.Response:
+def _send_ok(svc: State) -> EmuResponse:
     if svc.config.send_form == "errCode":
         return jsonr({"errCode": 0, "msg": "send ok"})
     return jsonr({"retcode": 0, "result": "ok"})
 
 
-def _rate_limited(svc: Service, s: Session) -> bool:
+def _rate_limited(svc: State, s: Session) -> bool:
     rate = svc.config.send_rate
-    now = time.monotonic()
+    now = svc.clock()
     s.send_times.append(now)
     if rate is None:
         return False
@@ -165,34 +154,12 @@ def _rate_limited(svc: Service, s: Session) -> bool:
     return len(recent) > rate
 
 
-def _content(r: dict[str, Any]) -> list[Any] | None:
-    raw = r.get("content")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError):
-            return None
-    if not isinstance(raw, list):
-        return None
-    for el in raw:
-        if not isinstance(el, str | list):
-            return None
-    return raw
+def _text_of(content: Content) -> str:
+    return str(content)
 
 
-def _text_of(content: list[Any]) -> str:
-    out = []
-    for el in content:
-        if isinstance(el, str):
-            out.append(el)
-        elif isinstance(el, list) and el and el[0] == "face" and len(el) > 1:
-            out.append(f"[face:{el[1]}]")
-    return "".join(out)
-
-
-async def _send(request: web.Request, kind: str) -> web.Response:
-    svc = service(request)
-    r, fields = await form_r(request)
+async def _send(svc: State, request: EmuRequest, kind: str) -> EmuResponse:
+    r, fields = read_r(request)
     if r is None:
         return jsonr({"retcode": 100006, "errmsg": "error!!!"})
     s = _session(svc, r, fields)
@@ -200,8 +167,12 @@ async def _send(request: web.Request, kind: str) -> web.Response:
         return jsonr({"retcode": 103, "errmsg": "error!!!"})
     if s.ended or svc.is_expired(s):
         return jsonr({"retcode": 100012, "errmsg": "error!!!"})
-    content = _content(r)
-    if content is None:
+    try:
+        # Refused here, not at poll time: one peer's unencodable content (a lone
+        # surrogate, nesting too deep) must never cost another client its messages.
+        content = parse_content(r.get("content"))
+        encode_content(content)
+    except BadContent:
         return jsonr({"retcode": 100006, "errmsg": "error!!!"})
     key = {"buddy": "to", "sess": "to", "group": "group_uin", "discu": "did"}[kind]
     handle = int_param(r.get(key))
@@ -228,69 +199,54 @@ async def _send(request: web.Request, kind: str) -> web.Response:
     limited = _rate_limited(svc, s)
     deliver = not limited or svc.config.deliver_on_1202
     if deliver:
-        token = None
-        if kind == "buddy":
-            svc.deliver_buddy(sender, target, content, token)
-        elif kind == "sess":
-            via = svc.shared_chat(sender, target)
-            assert via is not None  # checked above
-            svc.deliver_sess(sender, target, via, content, token)
-        elif kind == "group":
-            svc.deliver_group(sender, target, content, token)
-        else:
-            svc.deliver_discu(sender, target, content, token)
-    record = {
-        "path": request.path,
-        "kind": kind,
-        "from": sender,
-        "to": target,
-        "text": _text_of(content),
-        "content": content,
-        "msg_id": r.get("msg_id"),
-        "delivered": deliver,
-        "t": time.time(),
-    }
-    svc.sent.append(record)
-    for listener in list(svc.sent_listeners):
-        listener(record)
-    svc.replies.append(
-        {"path": request.path, "to": target, "text": record["text"], "t": record["t"]}
+        svc.deliver(kind, sender, target, content, echo=svc.config.self_echo and kind != "sess")
+    svc.journal.record_sent(
+        {
+            "path": request.path,
+            "kind": kind,
+            "from": sender,
+            "to": target,
+            "text": _text_of(content),
+            "content": list(content.raw or ()),
+            "msg_id": r.get("msg_id"),
+            "delivered": deliver,
+            "t": svc.clock(),
+        }
     )
     if limited:
         return jsonr({"errmsg": "error!!!", "retcode": 1202})
     return _send_ok(svc)
 
 
-async def send_buddy(request: web.Request) -> web.Response:
-    return await _send(request, "buddy")
+async def send_buddy(svc: State, request: EmuRequest) -> EmuResponse:
+    return await _send(svc, request, "buddy")
 
 
-async def send_qun(request: web.Request) -> web.Response:
-    return await _send(request, "group")
+async def send_qun(svc: State, request: EmuRequest) -> EmuResponse:
+    return await _send(svc, request, "group")
 
 
-async def send_discu(request: web.Request) -> web.Response:
-    return await _send(request, "discu")
+async def send_discu(svc: State, request: EmuRequest) -> EmuResponse:
+    return await _send(svc, request, "discu")
 
 
-async def send_sess(request: web.Request) -> web.Response:
-    return await _send(request, "sess")
+async def send_sess(svc: State, request: EmuRequest) -> EmuResponse:
+    return await _send(svc, request, "sess")
 
 
-async def _query_session(request: web.Request) -> tuple[Service, Session | None]:
-    svc = service(request)
-    r, fields = await form_r(request)
+def _query_session(svc: State, request: EmuRequest) -> Session | None:
+    r, fields = read_r(request)
     s = _session(svc, r, fields)
     if s is None:
         vf = (r or {}).get("vfwebqq") or fields.get("vfwebqq")
         s = svc.find_by_vfwebqq(str(vf)) if vf else None
     if s is not None and s.ended:
         s = None
-    return svc, s
+    return s
 
 
-async def get_online_buddies2(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+async def get_online_buddies2(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
     s.probed = True
@@ -306,8 +262,8 @@ async def get_online_buddies2(request: web.Request) -> web.Response:
     return jsonr({"retcode": 0, "result": out})
 
 
-async def get_recent_list2(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+async def get_recent_list2(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
     out: list[dict[str, int]] = [
@@ -318,11 +274,11 @@ async def get_recent_list2(request: web.Request) -> web.Response:
     return jsonr({"retcode": 0, "result": out})
 
 
-async def get_discu_info(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+async def get_discu_info(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
-    did = int_param(request.query.get("did"))
+    did = int_param(request.param("did"))
     target = s.resolve(did, "discu") if did is not None else None
     if target is None or target not in svc.world.discussions:
         return jsonr({"retcode": 6, "errmsg": "error"})
@@ -351,11 +307,11 @@ async def get_discu_info(request: web.Request) -> web.Response:
     )
 
 
-async def change_status2(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+async def change_status2(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is None:
         return jsonr({"retcode": 108, "errmsg": "error"})
-    status = request.query.get("newstatus", "")
+    status = request.param("newstatus", "")
     if status not in STATUSES:
         return jsonr({"retcode": 100006, "errmsg": "bad status"})
     s.status = status
@@ -363,44 +319,44 @@ async def change_status2(request: web.Request) -> web.Response:
     return jsonr({"retcode": 0, "result": "ok"})
 
 
-async def logout2(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+async def logout2(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is not None:
         svc.status_changed(s.qq, "offline", client_type=41)
         svc.end_session(s)
     return jsonr({"retcode": 0, "result": "ok"})
 
 
-async def get_c2cmsg_sig2(request: web.Request) -> web.Response:
-    svc, s = await _query_session(request)
+async def get_c2cmsg_sig2(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
     return jsonr(
-        {"retcode": 0, "result": {"type": 0, "value": svc.token_hex(32), "flags": {"text": 1}}}
+        {"retcode": 0, "result": {"type": 0, "value": secrets.token_hex(32), "flags": {"text": 1}}}
     )
 
 
-async def notify_call(request: web.Request) -> web.Response:
-    _, s = await _query_session(request)
+async def notify_call(svc: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(svc, request)
     if s is None:
         return jsonr({"retcode": 103, "errmsg": "error"})
     return jsonr({"retcode": 0, "result": "ok"})
 
 
-def routes() -> list[web.RouteDef]:
-    return [
-        web.post("/channel/login2", login2),
-        web.post("/channel/poll2", poll2),
-        web.post("/channel/send_buddy_msg2", send_buddy),
-        web.post("/channel/send_qun_msg2", send_qun),
-        web.post("/channel/send_discu_msg2", send_discu),
-        web.post("/channel/send_sess_msg2", send_sess),
-        web.get("/channel/get_online_buddies2", get_online_buddies2),
-        web.post("/channel/get_recent_list2", get_recent_list2),
-        web.get("/channel/get_discu_info", get_discu_info),
-        web.get("/channel/change_status2", change_status2),
-        web.get("/channel/logout2", logout2),
-        web.get("/channel/get_c2cmsg_sig2", get_c2cmsg_sig2),
-        web.get("/channel/shake2", notify_call),
-        web.get("/channel/input_notify2", notify_call),
-    ]
+Handler = Callable[[State, EmuRequest], Awaitable[EmuResponse]]
+ROUTES: dict[str, tuple[str, Handler]] = {
+    "/channel/login2": ("POST", login2),
+    "/channel/poll2": ("POST", poll2),
+    "/channel/send_buddy_msg2": ("POST", send_buddy),
+    "/channel/send_qun_msg2": ("POST", send_qun),
+    "/channel/send_discu_msg2": ("POST", send_discu),
+    "/channel/send_sess_msg2": ("POST", send_sess),
+    "/channel/get_online_buddies2": ("GET", get_online_buddies2),
+    "/channel/get_recent_list2": ("POST", get_recent_list2),
+    "/channel/get_discu_info": ("GET", get_discu_info),
+    "/channel/change_status2": ("GET", change_status2),
+    "/channel/logout2": ("GET", logout2),
+    "/channel/get_c2cmsg_sig2": ("GET", get_c2cmsg_sig2),
+    "/channel/shake2": ("GET", notify_call),
+    "/channel/input_notify2": ("GET", notify_call),
+}

@@ -6,6 +6,7 @@ probability, so fault runs are reproducible.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -57,21 +58,49 @@ class Fault:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
+        """A rule from the control API's JSON; ValueError (only) for anything out of range,
+        so NaN, Infinity or a status of 10**30 never reach a request."""
         action = data.get("action")
         if action not in ("close", "delay", "status", "malformed", "retcode"):
             raise ValueError(f"unknown fault action {action!r}")
         mode = data.get("mode", "once")
         if mode not in ("once", "every", "probability"):
             raise ValueError(f"unknown fault mode {mode!r}")
+        low, high = _VALUE_RANGE[action]
         return cls(
-            endpoint=str(data.get("endpoint", "*")),
+            endpoint=str(data.get("endpoint", "*"))[:200],
             action=action,
-            value=float(data.get("value", 0)),
+            value=_number(data.get("value", 0), "value", low, high),
             mode=mode,
-            n=int(data.get("n", 1)),
-            p=float(data.get("p", 1.0)),
-            seed=int(data.get("seed", 0)),
+            n=int(_number(data.get("n", 1), "n", 1, 10**9)),
+            p=_number(data.get("p", 1.0), "p", 0.0, 1.0),
+            seed=int(_number(data.get("seed", 0), "seed", -(2**63), 2**63)),
         )
+
+
+_VALUE_RANGE: dict[str, tuple[float, float]] = {
+    "close": (0, 0),
+    "delay": (0, 3600),
+    "status": (200, 599),
+    "malformed": (0, 0),
+    "retcode": (-(2**31), 2**31 - 1),
+}
+
+
+def _number(raw: Any, name: str, low: float, high: float) -> float:
+    if isinstance(raw, bool):
+        raise ValueError(f"{name} must be a number")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite")
+    if low == high == 0:
+        return 0.0  # the action takes no value: ignore what was given
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be within {low:g}..{high:g}")
+    return value
 
 
 class FaultSet:

@@ -1,27 +1,31 @@
-"""The emulator's live state: ptlogin tickets, channel sessions, queues, delivery.
+"""The emulator's configuration and the state behind every endpoint, composed from three jobs.
 
-A *channel session* exists from ``login2`` until logout, kick or expiry. Each
-has its own handle table: every account, group and discussion it sees gets a
-random 32-bit handle (often above 2**31, as in real traffic), different from
-QQ numbers and different at every login. Events wait in a per-account queue
-that outlives relinks, so a bot that relinks loses nothing; ``poll2`` takes up
-to ``max_batch`` of them and answers newest first.
+* :mod:`.sessions` -- ptlogin2's tickets and the channel sessions (``logins``);
+* :mod:`.mailbox` -- per-account queues and fan-out (``mail``);
+* :mod:`.journal` -- the test journal (``journal``).
+
+:class:`State` wires them to one world, one config and one injected clock, and holds the
+operations that span them (open a session and kick the old one, deliver a message to a
+chat, inject one from a world account). The tables are also reachable under their old
+names (``state.sessions``, ``state.queues``, ``state.sent``...): tests read them.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from smartqq.content import Content
+
+from .journal import Delivery, Journal
+from .mailbox import BadContent, Mailboxes, PendingEvent, parse_content
+from .sessions import Logins, QRTicket, Session
 from .world import World
 
-__all__ = ["Config", "Delivery", "PendingEvent", "QRTicket", "Service", "Session"]
+__all__ = ["BadContent", "Config", "Delivery", "PendingEvent", "QRTicket", "Session", "State"]
 
 
 @dataclass
@@ -34,8 +38,10 @@ class Config:
     rotate_ptwebqq_every: float | None = None
     session_lifetime: float | None = None
     expiry_retcode: int = 121
-    qr_confirm_after: int | None = 2
-    """ptqrlogin checks before the scan is confirmed (None: only via /_emu/qr/confirm)."""
+    qr_confirm_after: int | None = None
+    """ptqrlogin checks before a QR code is confirmed by itself. None (the default): only
+    the control API (``/_emu/qr/confirm``, :meth:`Emulator.confirm_qr`) confirms one, so a
+    stranger who asks for a QR code is never logged in as the bot."""
     qr_lifetime: float = 120.0
     qr_account: int | None = None
     send_form: str = "retcode"
@@ -47,351 +53,87 @@ class Config:
     """Answer 103 to poll2 until get_online_buddies2 was called after login2."""
     trailing_space: bool = False
     """Emit 2012–2015 content (one trailing space after the last text)."""
+    self_echo: bool = False
+    """The late-2017 era: the bot's own sends come back through its poll2, the sender
+    shown as a uin the bot has never seen."""
     control_token: str | None = None
 
 
-_KEEP_SESSIONS = 2_000
-_KEEP_SKEYS = 10_000
+class State:
+    """All state behind the endpoints. One per Emulator; no I/O."""
 
-
-@dataclass
-class PendingEvent:
-    poll_type: str
-    build: Any
-    """``build(session) -> value dict`` so handles are per-session."""
-    token: str | None = None
-    enqueued: float = field(default_factory=time.time)
-
-
-@dataclass
-class Delivery:
-    token: str | None
-    qq: int
-    t: float
-
-
-@dataclass
-class QRTicket:
-    qrsig: str
-    created: float
-    checks: int = 0
-    confirmed_qq: int | None = None
-    scanned: bool = False
-    done: bool = False
-
-
-@dataclass
-class Session:
-    qq: int
-    psessionid: str
-    clientid: str
-    vfwebqq: str
-    ptwebqq: str
-    profile: str
-    created: float
-    status: str = "online"
-    probed: bool = False
-    expired: bool = False
-    ended: bool = False
-    kick_pending: bool = False
-    kick_reason: str = ""
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    last_rotation: float = 0.0
-    send_times: deque[float] = field(default_factory=lambda: deque(maxlen=64))
-    handles: dict[tuple[str, int], int] = field(default_factory=dict)
-    reverse: dict[int, tuple[str, int]] = field(default_factory=dict)
-
-    def handle(self, kind: str, key: int) -> int:
-        """The session handle of (``qq``|``group``|``discu``, id); the self uin is the QQ number."""
-        if kind == "qq" and key == self.qq:
-            return self.qq
-        h = self.handles.get((kind, key))
-        if h is None:
-            while True:
-                h = secrets.randbelow(2**32 - 10**6) + 10**6
-                if h not in self.reverse and h != self.qq:
-                    break
-            self.handles[(kind, key)] = h
-            self.reverse[h] = (kind, key)
-        return h
-
-    def resolve(self, handle: int, kind: str) -> int | None:
-        if kind == "qq" and handle == self.qq:
-            return self.qq
-        found = self.reverse.get(handle)
-        return found[1] if found and found[0] == kind else None
-
-    def __repr__(self) -> str:
-        return f"Session(qq={self.qq}, profile={self.profile!r}, ended={self.ended})"
-
-
-class Service:
-    """All state behind the HTTP layer. One per Emulator."""
-
-    def __init__(self, world: World, config: Config) -> None:
+    def __init__(
+        self, world: World, config: Config, clock: Callable[[], float] = time.time
+    ) -> None:
         self.world = world
         self.config = config
-        self.sessions: dict[str, Session] = {}
-        self.by_qq: dict[int, Session] = {}
-        self.queues: dict[int, deque[PendingEvent]] = {}
-        self.pending_vfwebqq: dict[int, str] = {}
-        self.pending_ptwebqq: dict[int, str] = {}
-        self.qr: dict[str, QRTicket] = {}
-        self.tickets: dict[str, int] = {}
-        self.skeys: dict[str, int] = {}
-        self.captchas: dict[int, str] = {}
-        self.check_codes: dict[int, str] = {}
-        self._msg_ids = itertools.count(int(time.time()) % 100000 * 100 + 1)
-        self.polls = 0
-        self.waiters = 0
-        self.online_at: float | None = None
-        self.injected: list[dict[str, Any]] = []
-        self.delivered: list[Delivery] = []
-        self.replies: list[dict[str, Any]] = []
-        self.sent: list[dict[str, Any]] = []
-        self.sent_listeners: list[Callable[[dict[str, Any]], None]] = []
-        self.hosts: dict[str, int] = {}
+        self.clock = clock
+        self.logins = Logins(clock)
+        self.journal = Journal()
+        self.mail = Mailboxes(self.logins, self.journal, lambda: self.config.trailing_space)
+        # The old names, kept for tests and scripts (the same objects, not copies).
+        self.sessions = self.logins.sessions
+        self.by_qq = self.logins.by_qq
+        self.skeys = self.logins.skeys
+        self.qr = self.logins.qr
+        self.tickets = self.logins.tickets
+        self.captchas = self.logins.captchas
+        self.check_codes = self.logins.check_codes
+        self.pending_vfwebqq = self.logins.pending_vfwebqq
+        self.pending_ptwebqq = self.logins.pending_ptwebqq
+        self.queues: dict[int, deque[PendingEvent]] = self.mail.queues
+        self.sent = self.journal.sent
+        self.sent_listeners = self.journal.sent_listeners
+        self.injected = self.journal.injected
+        self.delivered = self.journal.delivered
+        self.replies = self.journal.replies
+        self.hosts = self.journal.hosts
+        self.live = self.logins.live
+        self.renew = self.logins.renew
+        self.find_by_vfwebqq = self.logins.find_by_vfwebqq
+        self.push = self.mail.push
 
     def forget_logins(self) -> None:
         """Drop every session, login cookie, QR code and queued event (a cold restart).
 
         The world and the test records (``sent``, ``injected``, ``delivered``…) stay.
         """
-        for table in (
-            self.sessions,
-            self.by_qq,
-            self.queues,
-            self.pending_vfwebqq,
-            self.pending_ptwebqq,
-            self.qr,
-            self.tickets,
-            self.skeys,
-            self.captchas,
-            self.check_codes,
-        ):
-            table.clear()
-        self.online_at = None
-
-    # -- ids ---------------------------------------------------------------------------
-
-    def next_msg_id(self) -> int:
-        return next(self._msg_ids)
-
-    @staticmethod
-    def token_hex(n: int) -> str:
-        return secrets.token_hex(n)
+        self.logins.forget()
+        self.queues.clear()
+        self.journal.online_at = None
 
     # -- sessions ----------------------------------------------------------------------
 
-    def open_session(
-        self, qq: int, clientid: str, ptwebqq: str, profile: str
-    ) -> tuple[Session, Session | None]:
+    def open_session(self, qq: int, clientid: str, ptwebqq: str, profile: str) -> Session:
         old = self.by_qq.get(qq)
-        vf = self.pending_vfwebqq.pop(qq, None) or secrets.token_hex(40)
-        sid = (
-            "8368046764001d636f6e6e7365727665725f77656271714031302e3133332e34312e3834"
-            + secrets.token_hex(24)
-            + "00000028"
-            + vf[:40].encode().hex()[:40]
-        )
-        now = time.time()
-        s = Session(qq, sid, clientid, vf, ptwebqq, profile, now, last_rotation=now)
-        s.status = (
-            self.world.account(qq).status
-            if self.world.account(qq).status != "offline"
-            else "online"
-        )
-        self.sessions[sid] = s
-        self.by_qq[qq] = s
+        s = self.logins.open(qq, clientid, ptwebqq, profile)
+        status = self.world.account(qq).status
+        s.status = status if status != "offline" else "online"
         self.queues.setdefault(qq, deque())
-        self.online_at = now
+        self.journal.online_at = s.created
         if old is not None and not old.ended:
             self.kick(old)
-        self._forget_old_logins()
-        return s, old
-
-    def _forget_old_logins(self) -> None:
-        """Bound what a long-running emulator keeps of past logins (it answers 103 to a
-        forgotten psessionid, as it would to any unknown one)."""
-        if len(self.sessions) > _KEEP_SESSIONS:
-            ended = [sid for sid, s in self.sessions.items() if s.ended]
-            for sid in ended[: len(self.sessions) - _KEEP_SESSIONS]:
-                del self.sessions[sid]
-        while len(self.skeys) > _KEEP_SKEYS:
-            del self.skeys[next(iter(self.skeys))]
-
-    def renew(self, s: Session) -> None:
-        """Relink: a fresh psessionid for the same session (queue and handles kept)."""
-        self.sessions.pop(s.psessionid, None)
-        s.psessionid = s.psessionid[:-40] + secrets.token_hex(20)
-        s.created = time.time()
-        s.expired = False
-        self.sessions[s.psessionid] = s
-
-    def end_session(self, s: Session) -> None:
-        """Logout: the session answers 103 from now on."""
-        s.ended = True
-        if self.by_qq.get(s.qq) is s:
-            del self.by_qq[s.qq]
-        s.wake.set()
-
-    def find_by_vfwebqq(self, vfwebqq: str) -> Session | None:
-        for s in self.by_qq.values():
-            if s.vfwebqq == vfwebqq and not s.ended:
-                return s
-        return None
-
-    def live(self, qq: int) -> Session | None:
-        s = self.by_qq.get(qq)
-        return s if s is not None and not s.ended else None
+        return s
 
     def is_expired(self, s: Session) -> bool:
         life = self.config.session_lifetime
-        if life is not None and time.time() - s.created > life:
+        if life is not None and self.clock() - s.created > life:
             s.expired = True
         return s.expired
 
-    # -- events ------------------------------------------------------------------------
+    def kick(self, s: Session, reason: str = "您的帐号在另一地点登录，您已被迫下线。") -> None:
+        """End ``s``; its next poll answers ``kick_message`` (then 103)."""
+        s.kick_reason = reason
+        s.kick_pending = True
+        self.logins.end(s)
 
-    def push(self, qq: int, event: PendingEvent) -> bool:
-        """Queue an event for an account with a live session (the real service
-        dropped events for offline accounts)."""
-        s = self.live(qq)
-        if s is None:
-            return False
-        self.queues.setdefault(qq, deque()).append(event)
-        s.wake.set()
-        return True
+    def end_session(self, s: Session) -> None:
+        self.logins.end(s)
 
-    def requeue(self, qq: int, events: list[PendingEvent]) -> None:
-        """Put undelivered events back at the front, in their original order."""
-        q = self.queues.setdefault(qq, deque())
-        q.extendleft(reversed(events))
+    def record_delivery(self, qq: int, events: list[PendingEvent]) -> None:
+        self.journal.record_delivery(qq, [e.token for e in events], self.clock())
 
-    def take(self, qq: int, limit: int) -> list[PendingEvent]:
-        q = self.queues.get(qq)
-        if not q:
-            return []
-        return [q.popleft() for _ in range(min(limit, len(q)))]
-
-    def content_wire(self, content: list[Any]) -> list[Any]:
-        font = next((el for el in content if isinstance(el, list) and el and el[0] == "font"), None)
-        body = [el for el in content if not (isinstance(el, list) and el and el[0] == "font")]
-        if self.config.trailing_space:
-            if body and isinstance(body[-1], str):
-                body[-1] = body[-1] + " "
-            else:
-                body.append(" ")
-        font = font or ["font", {"size": 10, "color": "000000", "style": [0, 0, 0], "name": "宋体"}]
-        return [font, *body]
-
-    def _stamp(self, content: list[Any]) -> tuple[list[Any], int, int]:
-        """The wire content, a fresh msg_id and the time shared by every copy of a message."""
-        return self.content_wire(content), self.next_msg_id(), int(time.time())
-
-    def _fan_out(
-        self,
-        members: Iterable[int],
-        sender: int,
-        poll_type: str,
-        build: Callable[[Session], dict[str, Any]],
-        token: str | None,
-    ) -> int:
-        """Queue one event for every logged-in member but the sender; how many got it."""
-        count = 0
-        for member in members:
-            if member != sender and self.live(member) is not None:
-                count += self.push(member, PendingEvent(poll_type, build, token))
-        return count
-
-    def deliver_buddy(
-        self, sender: int, to: int, content: list[Any], token: str | None = None
-    ) -> bool:
-        wire, msg_id, now = self._stamp(content)
-
-        def build(s: Session) -> dict[str, Any]:
-            return {
-                "content": wire,
-                "from_uin": s.handle("qq", sender),
-                "msg_id": msg_id,
-                "msg_type": 0,
-                "time": now,
-                "to_uin": s.qq,
-            }
-
-        return self._fan_out((to,), sender, "message", build, token) == 1
-
-    def deliver_sess(
-        self,
-        sender: int,
-        to: int,
-        via: tuple[str, int],
-        content: list[Any],
-        token: str | None = None,
-    ) -> bool:
-        """A temporary-session message; ``via`` is (``group``, code) or (``discu``, did)."""
-        wire, msg_id, now = self._stamp(content)
-        kind, key = via
-
-        def build(s: Session) -> dict[str, Any]:
-            return {
-                "content": wire,
-                "flags": {"text": 1, "pic": 1, "file": 1, "audio": 1, "video": 1},
-                "from_uin": s.handle("qq", sender),
-                "id": s.handle(kind, key),
-                "msg_id": msg_id,
-                "msg_id2": msg_id % 1_000_000,
-                "msg_type": 140,
-                "reply_ip": 176_498_455,
-                "ruin": sender,
-                "service_type": 0 if kind == "group" else 1,
-                "time": now,
-                "to_uin": s.qq,
-            }
-
-        return self._fan_out((to,), sender, "sess_message", build, token) == 1
-
-    def deliver_group(
-        self, sender: int, code: int, content: list[Any], token: str | None = None
-    ) -> int:
-        group = self.world.groups[code]
-        wire, msg_id, now = self._stamp(content)
-
-        def build(s: Session) -> dict[str, Any]:
-            gid = s.handle("group", code)
-            return {
-                "content": wire,
-                "from_uin": gid,
-                "group_code": gid,
-                "msg_id": msg_id,
-                "msg_type": 0,
-                "send_uin": s.handle("qq", sender),
-                "time": now,
-                "to_uin": s.qq,
-            }
-
-        return self._fan_out(group.members, sender, "group_message", build, token)
-
-    def deliver_discu(
-        self, sender: int, did: int, content: list[Any], token: str | None = None
-    ) -> int:
-        disc = self.world.discussions[did]
-        wire, msg_id, now = self._stamp(content)
-
-        def build(s: Session) -> dict[str, Any]:
-            d = s.handle("discu", did)
-            return {
-                "content": wire,
-                "did": d,
-                "from_uin": d,
-                "msg_id": msg_id,
-                "msg_type": 0,
-                "send_uin": s.handle("qq", sender),
-                "time": now,
-                "to_uin": s.qq,
-            }
-
-        return self._fan_out(disc.members, sender, "discu_message", build, token)
+    # -- messages ----------------------------------------------------------------------
 
     def shared_chat(self, a: int, b: int) -> tuple[str, int] | None:
         """A group or discussion both ``a`` and ``b`` belong to (what a sess message needs)."""
@@ -403,26 +145,48 @@ class Service:
                 return ("discu", disc.id)
         return None
 
+    def deliver(
+        self,
+        kind: str,
+        sender: int,
+        target: int,
+        content: Content,
+        token: str | None = None,
+        *,
+        echo: bool = False,
+    ) -> int:
+        """Queue one message from ``sender`` to a chat; how many sessions got it.
+
+        ``echo`` also queues it back to the sender (the late-2017 echo).
+        :class:`BadContent` if it cannot be encoded (nothing is queued then).
+        """
+        st = self.mail.stamp(content)
+        if kind == "buddy":
+            count = int(self.mail.buddy(sender, target, st, token, echo=False))
+            if echo:
+                self.mail.buddy(sender, target, st, None, echo=True)
+            return count
+        if kind == "sess":
+            via = self.shared_chat(sender, target)
+            if via is None:
+                raise ValueError(f"{sender} shares no group or discussion with {target}")
+            return int(self.mail.sess(sender, target, via, st, token))
+        if kind == "group":
+            members = self.world.groups[target].members
+            return self.mail.group(sender, target, members, st, token, echo=echo) - echo
+        if kind == "discu":
+            members = self.world.discussions[target].members
+            return self.mail.discu(sender, target, members, st, token, echo=echo) - echo
+        raise ValueError(f"unknown message kind {kind!r}")
+
     def status_changed(self, qq: int, status: str, client_type: int = 1) -> None:
         self.world.account(qq).status = status
+        build = self.mail.generic(
+            "buddies_status_change",
+            lambda s: {"uin": s.handle("qq", qq), "status": status, "client_type": client_type},
+        )
         for friend in self.world.account(qq).friends:
-            self.push(
-                friend,
-                PendingEvent(
-                    "buddies_status_change",
-                    lambda s, qq=qq: {
-                        "uin": s.handle("qq", qq),
-                        "status": status,
-                        "client_type": client_type,
-                    },
-                ),
-            )
-
-    def kick(self, s: Session, reason: str = "您的帐号在另一地点登录，您已被迫下线。") -> None:
-        """End ``s``; its next poll answers ``kick_message`` (then 103)."""
-        s.kick_reason = reason
-        s.kick_pending = True
-        self.end_session(s)
+            self.push(friend, PendingEvent("buddies_status_change", build))
 
     def inject(
         self,
@@ -433,62 +197,43 @@ class Service:
         token: str | None,
         content: list[Any] | None = None,
     ) -> int:
-        return inject(self, kind, sender, to, text, token, content)
+        """Queue one message from a world account to a chat it belongs to."""
+        qq = self._resolve_sender(sender)
+        body = parse_content(content if content is not None else [text])
+        target = self._inject_target(kind, qq, to)
+        count = self.deliver(kind, qq, target, body, token)
+        self.injected.append({"token": token, "t": self.clock(), "kind": kind, "from": qq})
+        return count
 
-    def record_delivery(self, qq: int, events: list[PendingEvent]) -> None:
-        now = time.time()
-        for ev in events:
-            if ev.token is not None:
-                self.delivered.append(Delivery(ev.token, qq, now))
+    def _resolve_sender(self, sender: int | None) -> int:
+        accounts = list(self.world.accounts)
+        if sender is None:
+            # the first account without a live session: a "person", not the bot
+            return next((q for q in accounts if self.live(q) is None), accounts[-1])
+        if 0 <= sender < len(accounts) and sender not in self.world.accounts:
+            return accounts[sender]
+        self.world.account(sender)
+        return sender
 
-
-def _resolve_sender(svc: Service, sender: int | None) -> int:
-    accounts = list(svc.world.accounts)
-    if sender is None:
-        # the first account without a live session: a "person", not the bot
-        return next((q for q in accounts if svc.live(q) is None), accounts[-1])
-    if 0 <= sender < len(accounts) and sender not in svc.world.accounts:
-        return accounts[sender]
-    svc.world.account(sender)
-    return sender
-
-
-def inject(
-    svc: Service,
-    kind: str,
-    sender: int | None,
-    to: int | None,
-    text: str,
-    token: str | None,
-    content: list[Any] | None,
-) -> int:
-    """Queue one message from a world account to a chat it belongs to."""
-    qq = _resolve_sender(svc, sender)
-    body = content if content is not None else [text]
-    svc.injected.append({"token": token, "t": time.time(), "kind": kind, "from": qq})
-    if kind == "buddy":
-        friends = svc.world.account(qq).friends
-        target = (
-            to if to is not None else next((f for f in friends if svc.live(f) is not None), None)
-        )
-        if target is None or target not in friends:
-            raise ValueError(f"{qq} has no friend {to} to message")
-        return int(svc.deliver_buddy(qq, target, body, token))
-    if kind == "group":
-        groups = svc.world.groups_of(qq)
-        group = next((g for g in groups if to in (None, g.code)), None)
-        if group is None:
-            raise ValueError(f"{qq} is not in group {to}")
-        return svc.deliver_group(qq, group.code, body, token)
-    if kind == "discu":
-        discs = svc.world.discussions_of(qq)
-        disc = next((d for d in discs if to in (None, d.id)), None)
-        if disc is None:
-            raise ValueError(f"{qq} is not in discussion {to}")
-        return svc.deliver_discu(qq, disc.id, body, token)
-    if kind == "sess":
-        via = svc.shared_chat(qq, to) if to is not None else None
-        if to is None or via is None:
-            raise ValueError(f"{qq} shares no group or discussion with {to}")
-        return int(svc.deliver_sess(qq, to, via, body, token))
-    raise ValueError(f"unknown message kind {kind!r}")
+    def _inject_target(self, kind: str, qq: int, to: int | None) -> int:
+        if kind == "buddy":
+            friends = self.world.account(qq).friends
+            target = to if to is not None else next((f for f in friends if self.live(f)), None)
+            if target is None or target not in friends:
+                raise ValueError(f"{qq} has no friend {to} to message")
+            return target
+        if kind == "group":
+            group = next((g for g in self.world.groups_of(qq) if to in (None, g.code)), None)
+            if group is None:
+                raise ValueError(f"{qq} is not in group {to}")
+            return group.code
+        if kind == "discu":
+            disc = next((d for d in self.world.discussions_of(qq) if to in (None, d.id)), None)
+            if disc is None:
+                raise ValueError(f"{qq} is not in discussion {to}")
+            return disc.id
+        if kind == "sess":
+            if to is None or self.shared_chat(qq, to) is None:
+                raise ValueError(f"{qq} shares no group or discussion with {to}")
+            return to
+        raise ValueError(f"unknown message kind {kind!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import PendingEvent, Service
+from .state import PendingEvent, State
 
 __all__ = ["WorldUser"]
 
@@ -16,7 +16,7 @@ def _wire(text: str | list[Any]) -> list[Any]:
 class WorldUser:
     """A world account driven by a script. Methods return how many sessions received it."""
 
-    def __init__(self, service: Service, qq: int) -> None:
+    def __init__(self, service: State, qq: int) -> None:
         self._svc = service
         self.qq = qq
 
@@ -47,9 +47,7 @@ class WorldUser:
     def remove_friend(self, other: int) -> None:
         self._svc.world.unfriend(self.qq, other)
         me = self.qq
-        self._svc.push(
-            other,
-            PendingEvent(
-                "buddylist_change", lambda s: {"removed_friends": [{"uin": s.handle("qq", me)}]}
-            ),
+        build = self._svc.mail.generic(
+            "buddylist_change", lambda s: {"removed_friends": [{"uin": s.handle("qq", me)}]}
         )
+        self._svc.push(other, PendingEvent("buddylist_change", build))

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from smartqq.content import Content
 from smartqq.errors import (
     ClientClosedError,
-    SendUncertain,
     SessionExpiredError,
     SmartQQError,
     UsageError,
@@ -113,8 +112,6 @@ class Sender:
                 result = await self.client.send_sess_msg(
                     route.uin, content, group_id=route.via, service_type=route.service_type
                 )
-        except SendUncertain:
-            return self._stored("private", segments, None, user_id, uncertain=True)
         except SmartQQError as exc:
             raise client_error(exc) from None
         return self._result("private", segments, None, user_id, result)
@@ -148,8 +145,6 @@ class Sender:
             if gid is None:
                 raise ActionError(RET_NO_DATA, f"the bot is in no group {group_id}")
             result = await self.client.send_qun_msg(gid, content)
-        except SendUncertain:
-            return self._stored("group", segments, group_id, None, uncertain=True)
         except SmartQQError as exc:
             raise client_error(exc) from None
         return self._result("group", segments, group_id, None, result)

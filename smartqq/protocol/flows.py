@@ -32,7 +32,7 @@ from smartqq.errors import (
     login_error_for,
 )
 
-from . import endpoints as ep
+from . import endpoints
 from .hashing import password_hash_salted, uin_salt
 from .http import HttpRequest, HttpResponse
 from .parsers import parse_check_vc, parse_envelope, parse_login_page, parse_ptuicb, snippet
@@ -120,11 +120,11 @@ def qr_login_flow(
 ) -> LoginFlow:
     """ptqrshow → ptqrlogin (66 → 67 → 0; 65 fetches a new code) → check_sig → login2."""
     p = state.profile
-    page = yield from _get(ep.login_page(p))
+    page = yield from _get(endpoints.login_page(p))
     login_sig, _ = _login_sig(state, page)
     refreshes = 0
     while True:
-        qr = yield from _get(ep.ptqrshow(p))
+        qr = yield from _get(endpoints.ptqrshow(p))
         qrsig = state.cookies.get("qrsig")
         if not qrsig:
             raise ProtocolError("ptqrshow set no qrsig cookie")
@@ -132,7 +132,7 @@ def qr_login_flow(
         started = int(time.time() * 1000)
         shown = 0  # the last code reported through QRStatus (only changes are reported)
         while True:
-            answer = yield from _get(ep.ptqrlogin(p, qrsig, login_sig, started))
+            answer = yield from _get(endpoints.ptqrlogin(p, qrsig, login_sig, started))
             cb = parse_ptuicb(answer.text)
             if cb.code in (66, 67):
                 if cb.code != shown:
@@ -161,11 +161,11 @@ def password_login_flow(
 ) -> LoginFlow:
     """check → (captcha) → /login with the md5 hash → check_sig → login2."""
     p = state.profile
-    page = yield from _get(ep.login_page(p))
+    page = yield from _get(endpoints.login_page(p))
     login_sig, js_ver = _login_sig(state, page)
     attempt = 0
     while True:
-        answer = yield from _get(ep.check(p, qq, login_sig, js_ver))
+        answer = yield from _get(endpoints.check(p, qq, login_sig, js_ver))
         vc = parse_check_vc(answer.text)
         salt = vc.salt or uin_salt(qq)
         verifysession = vc.verifysession
@@ -173,14 +173,16 @@ def password_login_flow(
         if vc.needs_captcha:
             if not has_captcha_solver:
                 raise CaptchaRequired("this account needs a captcha; pass on_captcha=")
-            image = yield from _get(ep.captcha_image(p, qq, vc.code))
+            image = yield from _get(endpoints.captcha_image(p, qq, vc.code))
             typed = yield NeedCaptcha(image.body, attempt)
             if not isinstance(typed, str) or not typed:
                 raise CaptchaRequired("the captcha callback returned no code")
             code = typed
             verifysession = verifysession or state.cookies.get("verifysession") or ""
         p_hash = password_hash_salted(password, salt, code)
-        result = yield from _get(ep.login(p, qq, p_hash, code, login_sig, verifysession, js_ver))
+        result = yield from _get(
+            endpoints.login(p, qq, p_hash, code, login_sig, verifysession, js_ver)
+        )
         cb = parse_ptuicb(result.text)
         if cb.code == 0:
             return (yield from establish_flow(state, cb.url, cb.nick))
@@ -192,7 +194,7 @@ def password_login_flow(
 
 def establish_flow(state: SessionState, check_sig_url: str, nick: str = "") -> LoginFlow:
     """check_sig → (getvfwebqq) → login2 → one get_online_buddies2 (§1.7, §3, §2.6)."""
-    yield from _get(ep.check_sig(check_sig_url), allowed=(200, 301, 302, 303))
+    yield from _get(endpoints.check_sig(check_sig_url), allowed=(200, 301, 302, 303))
     state.qq = qq_from_cookies(state)
     state.ptwebqq = state.cookies.get("ptwebqq") or ""
     state.nick = nick
@@ -207,12 +209,12 @@ def relink_flow(state: SessionState) -> LoginFlow:
 
 def _login2(state: SessionState, *, relink: bool) -> LoginFlow:
     if state.profile.uses_getvfwebqq and not relink:
-        resp = yield from _get(ep.getvfwebqq(state))
+        resp = yield from _get(endpoints.getvfwebqq(state))
         result = parse_envelope(resp.body, "getvfwebqq")
         if not isinstance(result, dict) or not isinstance(result.get("vfwebqq"), str):
             raise ProtocolError("getvfwebqq gave no vfwebqq", snippet(resp.body))
         state.vfwebqq = result["vfwebqq"]
-    resp = yield from _get(ep.login2(state, relink=relink))
+    resp = yield from _get(endpoints.login2(state, relink=relink))
     result = parse_envelope(resp.body, "login2")
     if not isinstance(result, dict):
         raise ProtocolError("login2 result is not an object", snippet(resp.body))
@@ -228,7 +230,7 @@ def _login2(state: SessionState, *, relink: bool) -> LoginFlow:
     state.status = str(result.get("status") or state.status)
     # The real page called get_online_buddies2 right away; without it the
     # first polls answer 103 (§2.6). Its answer is not needed.
-    probe = yield ep.get_online_buddies2(state)
+    probe = yield endpoints.get_online_buddies2(state)
     if not isinstance(probe, HttpResponse):
         raise TypeError("a flow must be sent an HttpResponse for an HttpRequest step")
     return state

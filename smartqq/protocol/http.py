@@ -27,8 +27,11 @@ class HttpRequest:
     form: tuple[tuple[str, str], ...] | None = None
     headers: tuple[tuple[str, str], ...] = ()
     endpoint: str = ""
-    follow_redirects: bool = False
     timeout: float | None = None
+    max_bytes: int | None = None
+    """Cap on the decompressed body; a transport raises ``ResponseTooLarge`` over it."""
+    body: bytes | None = None
+    """A raw request body (the tqq protocol's text/plain commands); ``form`` wins if set."""
 
     @property
     def host(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from smartqq.errors import APIError, ProtocolError, SessionExpiredError
 
+from . import retcodes
 from .redact import redact
 
 __all__ = [
@@ -33,15 +34,20 @@ __all__ = [
 
 _STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
 _HEX_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
-# retcodes that mean "this session is gone" wherever they appear.
-SESSION_RETCODES = frozenset({100, 103, 108, 120, 121, 100000, 100001, 100002})
 
 
 def snippet(body: bytes | str, limit: int = 120) -> str:
-    """A short, redacted excerpt of a body for error messages."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    """A short, redacted excerpt of a body for error messages.
+
+    The body is cut *before* it is decoded and redacted: redacting a 20 MB body
+    to keep its first 120 characters stalled the event loop for seconds. The cut
+    keeps a generous margin so redaction (which shortens text) still sees every
+    secret that could end up inside the excerpt.
+    """
+    head = body[: limit * 8 + 1024]
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
     text = redact(text)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return text if len(text) <= limit and len(head) == len(body) else text[:limit] + "…"
 
 
 def _call_args(text: str, name: str) -> list[str]:
@@ -171,7 +177,7 @@ def parse_envelope(body: bytes | str, endpoint: str = "") -> Any:
         raise ProtocolError("JSON envelope has no retcode", snippet(body))
     if retcode != 0:
         errmsg = str(obj.get("errmsg") or obj.get("errMsg") or obj.get("retmsg") or "")
-        cls = SessionExpiredError if retcode in SESSION_RETCODES else APIError
+        cls = SessionExpiredError if retcode in retcodes.ENVELOPE_SESSION else APIError
         raise cls(retcode, endpoint, errmsg)
     return obj.get("result")
 
@@ -198,11 +204,11 @@ def parse_send_response(body: bytes | str, endpoint: str = "") -> SendOutcome:
         code = _int_field(obj, "errCode", body)
     if code is None:
         raise ProtocolError("send response has no retcode", snippet(body))
-    if code in (0, 100100):
+    if code in retcodes.SEND_OK:
         return SendOutcome(code, sent=True, uncertain=False)
-    if code == 1202:
+    if code in retcodes.SEND_UNCERTAIN:
         return SendOutcome(code, sent=False, uncertain=True)
     errmsg = str(obj.get("errmsg") or obj.get("errMsg") or "")
-    if code in SESSION_RETCODES or code == 100012:
+    if code in retcodes.SEND_SESSION:
         raise SessionExpiredError(code, endpoint, errmsg)
     raise APIError(code, endpoint, errmsg)

@@ -1,9 +1,28 @@
-"""The runtime both the SmartQQ client and the legacy clients share: event dispatch,
-backoff, and (later) the start/close lifecycle. Nothing here speaks a protocol."""
+"""The runtime both the SmartQQ client and the legacy clients share: event dispatch
+(routers, filters, commands, middleware, per-chat workers), backoff, and the
+bot lifecycle (hooks, ``stop()``, ``run()``, plugins, ``ask``). Nothing here
+speaks a protocol."""
 
 from __future__ import annotations
 
 from .backoff import Backoff
+from .commands import CommandCall
 from .dispatch import Dispatcher, EventStream, HandlerRegistry
+from .lifecycle import BotRuntime
+from .middleware import ErrorHook, RateLimit, drop_self_echo
+from .plugins import PluginError
+from .router import Router
 
-__all__ = ["Backoff", "Dispatcher", "EventStream", "HandlerRegistry"]
+__all__ = [
+    "Backoff",
+    "BotRuntime",
+    "CommandCall",
+    "Dispatcher",
+    "ErrorHook",
+    "EventStream",
+    "HandlerRegistry",
+    "PluginError",
+    "RateLimit",
+    "Router",
+    "drop_self_echo",
+]

@@ -1,16 +1,24 @@
-"""Typed, polymorphic event dispatch.
+"""Typed, polymorphic event dispatch onto per-chat workers.
 
-``on(EventType)`` registers a handler for that class *and its subclasses*
-(a ``MessageEvent`` handler sees every message). A coroutine handler runs as
-its own named task, kept in a set until done; a plain function runs inline,
-during dispatch (a task per call was most of the cost of dispatching to it). An
-exception goes to the error hook and never reaches the poll loop. ``wait_for`` resolves futures; ``stream``
-feeds bounded queues for ``async for``.
+``on(EventType)`` registers a handler for that class *and its subclasses* (a
+``MessageEvent`` handler sees every message). For each event, in this order:
 
-Overflow policy of ``events()``: each iterator has its own queue of
-``buffer`` events; when it is full the *oldest* event is dropped (and
-counted in ``dropped``) so a slow consumer never stalls polling or other
-handlers.
+1. waiters (``wait_for``, ``msg.ask``) are matched *here*, at dispatch, before
+   any queue: a handler waiting for its chat's next message would otherwise
+   wait behind itself on its own chat's worker. A pending ``ask`` consumes the
+   answer: no handler sees it.
+2. ``events()`` streams get it.
+3. If only plain functions with plain predicates can take the event's class,
+   they run inline, now (counters and loggers cost no task and no queue).
+4. Otherwise the event goes to its chat's worker (``handler_concurrency="chat"``,
+   the default: one long-lived task per active chat, arrival order within a
+   chat, chats concurrent; see :mod:`smartqq.runtime.workers`) or to a task of
+   its own (``"task"``). There the router tree runs: outer middleware, filters
+   (each filter object once per event), inner middleware, handlers in order.
+
+A handler's exception goes to the error hook (or the log) and never reaches
+the poll loop nor the next handler. ``drain`` lets running handlers finish
+within a grace time, then cancels what is left.
 """
 
 from __future__ import annotations
@@ -18,95 +26,85 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast, get_type_hints
+from typing import Any, Literal, TypeVar, overload
 
 from smartqq.errors import UsageError
-from smartqq.events import Event
+from smartqq.events import Event, MessageEvent
+from smartqq.filters import _Callable
+
+from .commands import help_text, parse_command
+from .context import EventContext
+from .handlers import Handler, Registration
+from .router import Router, _Plan
+from .streams import EventStream
+from .workers import ChatWorkers, spawn
 
 __all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler", "HandlerRegistry"]
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
-Handler = Callable[[Any], Awaitable[None] | None]
+F = TypeVar("F", bound=Callable[..., Any])
+in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
+"""True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
+Concurrency = Literal["chat", "task"]
 
 
 @dataclass(slots=True)
-class _Registration:
+class _Waiter:
     event_type: type[Event]
-    callback: Handler
-    filter: Callable[[Any], bool] | None
-    task_name: str = ""
+    check: Callable[[Any], bool] | None
+    future: asyncio.Future[Any]
+    chat: Hashable | None = None
+    sender: int | None = None
+    consume: bool = False
 
-    def __post_init__(self) -> None:
-        self.task_name = f"smartqq-handler:{getattr(self.callback, '__qualname__', 'handler')}"
+    def matches(self, event: Event) -> bool:
+        if not isinstance(event, self.event_type):
+            return False
+        if self.chat is not None and chat_key(event) != self.chat:
+            return False
+        if self.sender is not None and getattr(event, "sender_uin", None) != self.sender:
+            return False
+        return self.check is None or _safe_filter(self.check, event)
 
 
-class EventStream(Generic[E]):
-    """An ``async for`` source of events, buffering from the moment it is created.
-
-    Ends when the client closes or polling stops for good; ``close()`` (or
-    leaving ``async with``) unsubscribes early.
-    """
-
-    def __init__(self, dispatcher: Dispatcher, event_type: type[E], buffer: int) -> None:
-        self._dispatcher = dispatcher
-        self.event_type = event_type
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=buffer)
-        self.dropped = 0
-        self.ended = False
-
-    def offer(self, event: Event) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()
-            self.dropped += 1
-            log.warning("events() buffer full: dropped the oldest event (%d so far)", self.dropped)
-        self.queue.put_nowait(event)
-
-    def __aiter__(self) -> EventStream[E]:
-        return self
-
-    def end(self) -> None:
-        """No more events will come; what is buffered is still delivered."""
-        self.ended = True
-        if not self.queue.full():
-            self.queue.put_nowait(None)  # wakes a consumer waiting on an empty queue
-
-    async def __anext__(self) -> E:
-        if self.ended and self.queue.empty():
-            self.close()
-            raise StopAsyncIteration
-        item = await self.queue.get()
-        if item is None:
-            self.close()
-            raise StopAsyncIteration
-        return cast(E, item)
-
-    def close(self) -> None:
-        self._dispatcher._streams.discard(self)
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self) -> EventStream[E]:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
+def chat_key(event: Event) -> Hashable:
+    """The ordering domain of an event: its chat, or its kind for non-chat events."""
+    if isinstance(event, MessageEvent):
+        return event.chat_key
+    # Other events keep order per kind and per originator (a status change, a tqq message).
+    who = getattr(event, "from_uin", None) or getattr(event, "sender", None)
+    return (event.kind, who if isinstance(who, int) else 0)
 
 
 class Dispatcher:
-    def __init__(self, owner: Any, error_hook: ErrorHook | None = None) -> None:
+    def __init__(
+        self,
+        owner: Any,
+        error_hook: ErrorHook | None = None,
+        *,
+        concurrency: Concurrency = "chat",
+        max_workers: int = 256,
+        router: Router | None = None,
+    ) -> None:
+        if concurrency not in ("chat", "task"):
+            raise UsageError(f'handler_concurrency must be "chat" or "task", not {concurrency!r}')
         self._owner = owner
-        self._handlers: list[_Registration] = []
-        self._waiters: list[
-            tuple[type[Event], Callable[[Any], bool] | None, asyncio.Future[Any]]
-        ] = []
+        self.router = router or Router(name="root")
+        self._waiters: list[_Waiter] = []
         self._streams: set[EventStream[Any]] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
+        self.concurrency: Concurrency = concurrency
+        self.workers: ChatWorkers[Event] = ChatWorkers(
+            self._process, self.tasks, max_workers=max_workers
+        )
+
+    # -- registration (the legacy clients and tests call these directly) -------------
 
     def register(
         self,
@@ -114,56 +112,101 @@ class Dispatcher:
         callback: Handler,
         filter: Callable[[Any], bool] | None = None,
     ) -> Handler:
-        if not callable(callback):
-            raise UsageError(f"handler {callback!r} is not callable")
-        if event_type is None:
-            event_type = _annotated_type(callback)
-        if not (isinstance(event_type, type) and issubclass(event_type, Event)):
-            raise UsageError(f"cannot dispatch {event_type!r}: not an Event class")
-        self._handlers.append(_Registration(event_type, callback, filter))
+        self.router.add_handler(event_type, callback, filter)
         return callback
 
     def remove(self, callback: Handler) -> None:
-        self._handlers = [h for h in self._handlers if h.callback is not callback]
+        self.router.remove_handler(callback)
+
+    # -- dispatch --------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> int:
-        """Start every matching handler; return how many started."""
+        """Hand ``event`` to waiters, streams and handlers; return how many handlers
+        can take its class (filters are evaluated later, on the worker)."""
         event.bind(self._owner)
-        started = 0
-        for reg in self._handlers:
-            if isinstance(event, reg.event_type) and (
-                reg.filter is None or _safe_filter(reg.filter, event)
-            ):
-                self._start(reg, event)
-                started += 1
-        for waiter in list(self._waiters):
-            etype, check, fut = waiter
-            if fut.done():
-                self._waiters.remove(waiter)
-            elif isinstance(event, etype) and (check is None or _safe_filter(check, event)):
-                fut.set_result(event)
-                self._waiters.remove(waiter)
+        if self._waiters and self._match_waiters(event):
+            self._offer(event)
+            return 0
+        if self._streams:
+            self._offer(event)
+        plan = self.router.plan(type(event))
+        if plan is None:
+            return 0
+        inline = self._inline_regs(plan, type(event))
+        if inline is not None:
+            return self._run_inline(inline, event)
+        if self.concurrency == "chat":
+            self.workers.submit(chat_key(event), event)
+        else:
+            spawn(self._process(event), "smartqq-event", self.tasks)
+        return len(plan.regs) + len(plan.children)
+
+    def _offer(self, event: Event) -> None:
         for stream in list(self._streams):
             if isinstance(event, stream.event_type):
                 stream.offer(event)
-        return started
 
-    def _start(self, reg: _Registration, event: Event) -> None:
-        # A plain function runs here and now: a task per call was most of the cost of
-        # dispatching to sync handlers (counters, loggers). A coroutine function only
-        # has its coroutine created here; its body runs in a task of its own.
+    def _match_waiters(self, event: Event) -> bool:
+        consumed = False
+        for waiter in list(self._waiters):
+            if waiter.future.done():
+                self._waiters.remove(waiter)
+            elif waiter.matches(event):
+                waiter.future.set_result(event)
+                self._waiters.remove(waiter)
+                consumed = consumed or waiter.consume
+        return consumed
+
+    def _inline_regs(self, plan: _Plan, cls: type[Event]) -> tuple[Registration, ...] | None:
+        # Noted on the root plan: any registration drops the plan, so this is recomputed.
+        if plan.inline is not False:
+            return plan.inline
+        regs: list[Registration] = []
+        plan.inline = tuple(regs) if _collect_simple(self.router, cls, regs) else None
+        return plan.inline
+
+    def _run_inline(self, regs: tuple[Registration, ...], event: Event) -> int:
+        ran = 0
+        for reg in regs:
+            if reg.filters and not all(
+                _safe_filter(f.fn, event) for f in reg.filters if isinstance(f, _Callable)
+            ):
+                continue
+            ran += 1
+            try:
+                result: Any = reg.callback(event)
+            except Exception as exc:
+                spawn(self._report(exc, event, reg.callback), reg.task_name, self.tasks)
+            else:
+                if inspect.isawaitable(result):  # a plain function that returned a coroutine
+                    spawn(self._finish(result, reg.callback, event), reg.task_name, self.tasks)
+            if reg.block:
+                break
+        return ran
+
+    async def _process(self, event: Event) -> None:
+        # Set in the worker's (or the event task's) own context: it only runs handlers.
+        in_handler.set(True)
+        context = EventContext(self._report, event)
+        data: dict[str, Any] = {"client": self._owner}
         try:
-            result: Any = reg.callback(event)
-        except Exception as exc:
-            self._spawn(self._report(exc, event, reg.callback), reg.task_name)
-            return
-        if inspect.isawaitable(result):
-            self._spawn(self._finish(result, reg.callback, event), reg.task_name)
+            blocked = await self.router.propagate(event, data, context)
+            if not blocked and not context.command_matched and isinstance(event, MessageEvent):
+                await self._maybe_help(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # outer middleware, or a reply of ours
+            await self._report(exc, event, None)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+    async def _maybe_help(self, event: MessageEvent) -> None:
+        specs = self.router.commands()
+        if not specs:
+            return
+        prefixes = tuple({p for r in self.router.walk() for p in r.prefixes})
+        nick = getattr(event.client, "self_nick", None)
+        call = parse_command(event.text, prefixes, nick)
+        if call is not None and call.name == "help":
+            await event.reply(help_text(specs))
 
     async def _finish(self, result: Awaitable[Any], callback: Handler, event: Event) -> None:
         try:
@@ -173,14 +216,20 @@ class Dispatcher:
         except Exception as exc:
             await self._report(exc, event, callback)
 
-    async def _report(self, exc: BaseException, event: Event, callback: Handler) -> None:
-        if self.error_hook is None:
+    async def _report(
+        self, exc: BaseException, event: Event, callback: Handler | None, router: str = ""
+    ) -> None:
+        if self.error_hook is None or callback is None:
             log.error(
-                "handler %s failed on %s",
-                getattr(callback, "__qualname__", callback),
+                "handler %s%s failed on %s",
+                getattr(callback, "__qualname__", callback or "middleware"),
+                f" (router {router!r})" if router else "",
                 type(event).__name__,
                 exc_info=exc,
             )
+            if callback is None:
+                return
+        if self.error_hook is None:
             return
         try:
             result = self.error_hook(exc, event, callback)
@@ -189,21 +238,47 @@ class Dispatcher:
         except Exception:
             log.exception("the error hook itself failed")
 
+    # -- waiting ---------------------------------------------------------------------
+
+    def waiter(
+        self,
+        event_type: type[E],
+        check: Callable[[E], bool] | None = None,
+        *,
+        chat: Hashable | None = None,
+        sender: int | None = None,
+        consume: bool = False,
+    ) -> asyncio.Future[E]:
+        """Register a waiter now (so nothing arriving meanwhile is missed)."""
+        fut: asyncio.Future[E] = asyncio.get_running_loop().create_future()
+        self._waiters.append(_Waiter(event_type, check, fut, chat, sender, consume))
+        return fut
+
+    async def wait(self, fut: asyncio.Future[E], timeout: float | None) -> E:
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self.forget(fut)
+
+    def forget(self, fut: asyncio.Future[Any]) -> None:
+        fut.cancel()
+        self._waiters = [w for w in self._waiters if w.future is not fut]
+
     async def wait_for(
         self,
         event_type: type[E],
         check: Callable[[E], bool] | None = None,
         timeout: float | None = None,
+        *,
+        chat: Hashable | None = None,
+        sender: int | None = None,
+        consume: bool = False,
     ) -> E:
-        fut: asyncio.Future[E] = asyncio.get_running_loop().create_future()
-        self._waiters.append((event_type, check, fut))
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self._waiters = [w for w in self._waiters if w[2] is not fut]
+        fut = self.waiter(event_type, check, chat=chat, sender=sender, consume=consume)
+        return await self.wait(fut, timeout)
 
     def stream(self, event_type: type[E], buffer: int) -> EventStream[E]:
-        s = EventStream(self, event_type, buffer)
+        s = EventStream(self._streams, event_type, buffer)
         self._streams.add(s)
         return s
 
@@ -212,31 +287,102 @@ class Dispatcher:
             s.end()
 
     async def drain(self, timeout: float) -> None:
-        """Wait for running handlers, then cancel what is left."""
-        if self.tasks:
-            _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
-            for t in pending:
-                t.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        """Let queued and running handlers finish within ``timeout``, then cancel the rest."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        me = asyncio.current_task()
+        self.workers.close_idle()
+        try:
+            while True:
+                running = {t for t in self.tasks if t is not me}
+                if not running:
+                    return
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                await asyncio.wait(running, timeout=left)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            if self.workers.pending():
+                log.warning("stopped with %d events not handled", self.workers.pending())
+            self.workers.clear()
+        finally:
+            self.workers.reopen()
 
 
 class HandlerRegistry:
-    """``on`` / ``add_handler`` / ``remove_handler`` / ``wait_for`` over ``self._dispatcher``;
-    shared by :class:`smartqq.Client` and the legacy clients."""
+    """Router methods over ``self._dispatcher.router``; shared by every client.
+
+    ``Client`` (and the legacy ``TQQClient``) are the root of their router tree:
+    ``client.on``, ``client.command``, ``client.include_router`` and the rest act on
+    the dispatcher's root :class:`Router`, so a client needs no router state of its
+    own, only ``self._dispatcher``.
+    """
 
     _dispatcher: Dispatcher
 
+    @property
+    def router(self) -> Router:
+        """The root router (handlers registered on the client itself live here)."""
+        return self._dispatcher.router
+
     def on(
-        self, event_type: type[E] | None = None, filter: Callable[[E], bool] | None = None
-    ) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
-        """Register a handler: ``@client.on(BuddyMessage)`` or ``@client.on()`` with an annotation."""
+        self,
+        event_type: type[Event] | None = None,
+        /,
+        *filters: object,
+        filter: Callable[[Any], Any] | None = None,
+        block: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a handler: ``@client.on(BuddyMessage)`` or ``@client.on()`` with an
+        annotation; filters as in :meth:`Router.on`. Returns the function unchanged."""
+        return self._dispatcher.router.on(event_type, *filters, filter=filter, block=block)
 
-        def deco(fn: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
-            self._dispatcher.register(event_type, fn, filter)
-            return fn
+    def command(
+        self,
+        name: str,
+        *filters: object,
+        description: str = "",
+        aliases: tuple[str, ...] | list[str] = (),
+        cooldown: float = 0.0,
+        cooldown_scope: Literal["chat", "user"] = "chat",
+        cooldown_reply: str | None = None,
+        prefixes: tuple[str, ...] | None = None,
+        block: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a command on the root router (see :meth:`Router.command`)."""
+        return self._dispatcher.router.command(
+            name,
+            *filters,
+            description=description,
+            aliases=aliases,
+            cooldown=cooldown,
+            cooldown_scope=cooldown_scope,
+            cooldown_reply=cooldown_reply,
+            prefixes=prefixes,
+            block=block,
+        )
 
-        return deco
+    @overload
+    def middleware(self, fn: F, /) -> F: ...
+
+    @overload
+    def middleware(self, *, outer: bool) -> Callable[[F], F]: ...
+
+    def middleware(self, fn: Any = None, *, outer: bool = False) -> Any:
+        """Inner middleware around every matched handler (``outer=True``: outer)."""
+        if fn is None:
+            return self._dispatcher.router.middleware(outer=outer)
+        return self._dispatcher.router.middleware(fn)
+
+    def outer_middleware(self, fn: F) -> F:
+        """Outer middleware around everything done with an event, before filters."""
+        return self._dispatcher.router.outer_middleware(fn)
+
+    def include_router(self, router: Router) -> Router:
+        """Add a router (after those already included); returns it."""
+        return self._dispatcher.router.include_router(router)
 
     def add_handler(
         self,
@@ -244,10 +390,10 @@ class HandlerRegistry:
         callback: Handler,
         filter: Callable[[Any], bool] | None = None,
     ) -> None:
-        self._dispatcher.register(event_type, callback, filter)
+        self._dispatcher.router.add_handler(event_type, callback, filter)
 
     def remove_handler(self, callback: Handler) -> None:
-        self._dispatcher.remove(callback)
+        self._dispatcher.router.remove_handler(callback)
 
     async def wait_for(
         self,
@@ -255,28 +401,31 @@ class HandlerRegistry:
         *,
         check: Callable[[E], bool] | None = None,
         timeout: float | None = None,
+        chat: MessageEvent | Hashable | None = None,
+        sender: int | None = None,
     ) -> E:
-        """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after ``timeout``."""
-        return await self._dispatcher.wait_for(event_type, check, timeout)
+        """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after
+        ``timeout``. ``chat=msg`` (or a ``chat_key``) keeps to one chat, ``sender=uin``
+        to one person. Matched at dispatch, so it works from inside a handler of
+        the same chat."""
+        key = chat.chat_key if isinstance(chat, MessageEvent) else chat
+        return await self._dispatcher.wait_for(event_type, check, timeout, chat=key, sender=sender)
 
 
-def _safe_filter(check: Callable[[Any], bool], event: Event) -> bool:
+def _collect_simple(router: Router, cls: type[Event], out: list[Registration]) -> bool:
+    """Flatten the plan for ``cls`` into ``out`` if all of it can run inline."""
+    plan = router.plan(cls)
+    if plan is None:
+        return True
+    if router._outer or router._inner or not all(r.simple for r in plan.regs):
+        return False
+    out.extend(plan.regs)
+    return all(_collect_simple(child, cls, out) for child in plan.children)
+
+
+def _safe_filter(check: Callable[[Any], Any], event: Event) -> bool:
     try:
         return bool(check(event))
     except Exception:
         log.exception("filter failed on %s", type(event).__name__)
         return False
-
-
-def _annotated_type(callback: Handler) -> type[Event]:
-    try:
-        hints = get_type_hints(callback)
-    except Exception as exc:
-        raise UsageError(f"cannot read the annotations of {callback!r}: {exc}") from None
-    params = [p for p in inspect.signature(callback).parameters if p in hints]
-    if not params:
-        raise UsageError("pass an event type to on(), or annotate the handler's first parameter")
-    ann = hints[params[0]]
-    if not (isinstance(ann, type) and issubclass(ann, Event)):
-        raise UsageError(f"the first parameter is annotated {ann!r}, not an Event class")
-    return ann

@@ -58,7 +58,7 @@ async def test_a_failing_error_hook_is_logged_too(caplog: pytest.LogCaptureFixtu
     def hook(exc: BaseException, event: Event, handler: Any) -> None:
         raise ValueError("hook bug")
 
-    d = Dispatcher(owner=None, error_hook=hook)
+    d = Dispatcher(owner=None, error_hook=hook, concurrency="task")
 
     async def handler(event: BuddyMessage) -> None:
         raise KeyError("handler bug")
@@ -113,7 +113,10 @@ async def test_wait_for_times_out_and_forgets_the_waiter() -> None:
     assert d._waiters == []
 
 
-async def test_plain_functions_run_inline_and_coroutines_get_a_task() -> None:
+async def test_plain_functions_run_inline_and_coroutines_run_on_the_chat_worker() -> None:
+    # Changed with per-chat workers: a class whose handlers are all plain functions
+    # still runs them inline; once a coroutine handler shares the class, the event
+    # goes to its chat's worker and every handler runs there, in registration order.
     d = Dispatcher(owner=None)
     seen: list[str] = []
     failures: list[str] = []
@@ -129,11 +132,17 @@ async def test_plain_functions_run_inline_and_coroutines_get_a_task() -> None:
 
     d.error_hook = hook
     d.register(BuddyMessage, lambda e: seen.append("sync " + e.text))
-    d.register(BuddyMessage, later)
     d.register(BuddyMessage, broken)
-    assert d.dispatch(buddy("x")) == 3
+    assert d.dispatch(buddy("x")) == 2
     assert seen == ["sync x"]  # already ran, before dispatch returned
-    assert len(d.tasks) == 2  # the coroutine handler and the error report
+    assert len(d.tasks) == 1  # the error report
     await asyncio.gather(*d.tasks)
-    assert seen == ["sync x", "async x"]
     assert failures == ["sync bug"]
+
+    d.register(BuddyMessage, later)
+    d.dispatch(buddy("y", 2))
+    assert seen == ["sync x"]  # queued for the worker now
+    await d.drain(timeout=5)
+    assert seen == ["sync x", "sync y", "async y"]
+    assert failures == ["sync bug", "sync bug"]
+    assert not d.tasks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +22,9 @@ from smartqq import (
 )
 from smartqq.emulator import Emulator
 from smartqq.errors import ConnectError, Kicked, SessionExpiredError
+from smartqq.protocol.http import HttpRequest, HttpResponse
 from smartqq.testing import make_client, until
+from smartqq.transport import AiohttpTransport
 
 redact_module = importlib.import_module("smartqq.protocol.redact")
 
@@ -135,33 +138,33 @@ async def test_send_after_a_dead_session_recovers_and_sends_once(emu: Emulator) 
             await client.send_buddy_msg(alice.uin, "refused")
 
 
-async def test_send_retries_only_connections_that_never_started(
-    emu: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with make_client(emu) as client:
+class FailingSends:
+    """A transport that refuses to connect for send_buddy_msg2 while ``failures`` lasts."""
+
+    def __init__(self, inner: AiohttpTransport) -> None:
+        self.inner = inner
+        self.failures: Iterator[bool] = iter(())
+
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        if request.endpoint == "send_buddy_msg2" and next(self.failures, False):
+            raise ConnectError("cannot connect for send_buddy_msg2: refused")
+        return await self.inner.send(request, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_send_retries_only_connections_that_never_started(emu: Emulator) -> None:
+    transport = FailingSends(AiohttpTransport(emu.url))
+    async with make_client(emu, transport=transport) as client:
         await client.contacts.refresh()
         alice = client.contacts.friend_by_name("Ally")
         assert alice is not None
-        real_send = client._transport.send
-        failures = iter([True, True])
-
-        async def flaky(req: Any, jar: Any, timeout: float | None = None) -> Any:
-            if req.endpoint == "send_buddy_msg2" and next(failures, False):
-                raise ConnectError("cannot connect for send_buddy_msg2: refused")
-            return await real_send(req, jar, timeout)
-
-        monkeypatch.setattr(client._transport, "send", flaky)
+        transport.failures = iter([True, True])
         result = await client.send_buddy_msg(alice.uin, "third time lucky")
         assert result.msg_ids
         assert [r["text"] for r in emu.sent] == ["third time lucky"]
-        always = iter([True] * 10)
-
-        async def down(req: Any, jar: Any, timeout: float | None = None) -> Any:
-            if req.endpoint == "send_buddy_msg2" and next(always):
-                raise ConnectError("cannot connect for send_buddy_msg2: refused")
-            return await real_send(req, jar, timeout)
-
-        monkeypatch.setattr(client._transport, "send", down)
+        transport.failures = iter([True] * 10)
         with pytest.raises(ConnectError):
             await client.send_buddy_msg(alice.uin, "never")
         assert len(emu.sent) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from smartqq.client.transport import AiohttpTransport
+from smartqq.client.session import exchange
 from smartqq.emulator import Emulator, World, WorldError, demo_world
 from smartqq.events import BuddyMessage, GroupMessage, KickMessage, PollOutcome, parse_poll
 from smartqq.protocol import (
@@ -26,6 +26,21 @@ from smartqq.protocol import (
     endpoints as ep,
 )
 from smartqq.protocol.flows import LoginFlow
+from smartqq.protocol.http import CookieJar, HttpResponse
+from smartqq.transport import AiohttpTransport as _Aiohttp
+
+
+class AiohttpTransport:
+    """A transport with the session's cookie handling (transports keep no cookies)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.inner = _Aiohttp(base_url)
+
+    async def send(self, req: HttpRequest, jar: CookieJar) -> HttpResponse:
+        return await exchange(self.inner, req, jar)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 async def drive(

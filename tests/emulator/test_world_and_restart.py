@@ -81,7 +81,7 @@ async def test_overlapping_restarts_leave_no_listening_socket_behind() -> None:
     import os
 
     before = len(os.listdir("/proc/self/fd"))
-    async with Emulator() as emu:
+    async with Emulator(qr_confirm_after=1) as emu:  # QR auto-confirm is opt-in
         await asyncio.gather(emu.restart(), emu.restart(), emu.restart())
         async with make_client(emu) as client:
             assert client.logged_in

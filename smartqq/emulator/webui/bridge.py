@@ -148,7 +148,7 @@ async def request_account(emu: Emulator, request: web.Request) -> int | None:
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
         try:
             post = await request.post()
-        except (ValueError, ConnectionError):
+        except (ValueError, LookupError, ConnectionError):  # LookupError: an unknown charset
             post = None
         if post is not None:
             fields.update({k: v for k, v in post.items() if isinstance(v, str)})

@@ -24,23 +24,20 @@ import random
 import time
 from typing import TypeVar
 
-import aiohttp
-
 from smartqq.errors import (
     ClientClosedError,
-    ConnectError,
     HTTPStatusError,
-    NetworkError,
-    RequestTimeout,
     SmartQQError,
     TransportError,
     UsageError,
 )
 from smartqq.events import Event
 from smartqq.legacy.errors import NotLoggedInError, TooFastError
+from smartqq.protocol.http import HttpRequest
 from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.runtime.backoff import Backoff
 from smartqq.runtime.dispatch import Dispatcher, EventStream, HandlerRegistry
+from smartqq.transport import AiohttpTransport, Transport
 
 from . import commands as cmd
 from .codec import VERSION, Answer, Reassembler, decode_answer, split_for_send
@@ -77,6 +74,8 @@ class TQQClient(HandlerRegistry):
         too_fast_retries: int = 1,
         timeout: float = 30.0,
         version: str = VERSION,
+        transport: Transport | None = None,
+        max_response_bytes: int = 1 << 20,
     ) -> None:
         if isinstance(qq, bool) or not isinstance(qq, int) or qq <= 0:
             raise UsageError("qq must be a positive int")
@@ -99,7 +98,8 @@ class TQQClient(HandlerRegistry):
         self.version = version
         self.login_result: LoginResult | None = None
         self._seq = random.randint(1000, 9000)  # the seeds' own choice of starting SEQ
-        self._session: aiohttp.ClientSession | None = None
+        self.max_response_bytes = max_response_bytes
+        self._transport: Transport = transport or AiohttpTransport()
         self._dispatcher = Dispatcher(self)
         self._reassembler = Reassembler()
         self._poll_task: asyncio.Task[None] | None = None
@@ -121,23 +121,18 @@ class TQQClient(HandlerRegistry):
     async def _post(self, body: str, name: str) -> str:
         if self._closed:
             raise ClientClosedError("the client is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        headers = {"Content-Type": "text/plain; charset=UTF-8"}
-        try:
-            async with self._session.post(
-                self.base_url, data=body.encode(), headers=headers
-            ) as resp:
-                raw = await resp.read()
-                if resp.status != 200:
-                    raise HTTPStatusError(resp.status, name)
-        except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(f"{name}: cannot connect ({type(exc).__name__})") from exc
-        except TimeoutError as exc:
-            raise RequestTimeout(f"{name} timed out after {self.timeout:.0f}s") from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"{name} failed: {type(exc).__name__}") from exc
-        return raw.decode("utf-8", errors="replace")
+        request = HttpRequest(
+            "POST",
+            self.base_url,
+            headers=(("Content-Type", "text/plain; charset=UTF-8"),),
+            body=body.encode(),
+            endpoint=name,
+            max_bytes=self.max_response_bytes,
+        )
+        response = await self._transport.send(request, timeout=self.timeout)
+        if response.status != 200:
+            raise HTTPStatusError(response.status, name)
+        return response.body.decode("utf-8", errors="replace")
 
     async def call(self, request: cmd.TQQRequest) -> Answer:
         """Send one command; the decoded answer, or the typed error for NULL / RES / RS."""
@@ -182,8 +177,7 @@ class TQQClient(HandlerRegistry):
                 await self.call(cmd.logout())
             self.login_result = None
         self._closed = True
-        if self._session is not None:
-            await self._session.close()
+        await self._transport.aclose()
         for secret in self._retire:
             retire_secret(secret)
 

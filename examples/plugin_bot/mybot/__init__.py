@@ -1,0 +1,1 @@
+"""mybot: a SmartQQ bot built from plugins (see ../main.py)."""

@@ -1,0 +1,282 @@
+"""The poll loop: drives :class:`~smartqq.protocol.poll.PollMachine` over the session.
+
+One poll is outstanding at a time. Each answer goes to the machine, which
+says what to do; this module only performs it (dispatch, rotate, probe,
+recover, sleep). Events are de-duplicated by (kind, msg_id, sender) in a
+bounded window and, with ``ignore_self_echo``, our own sends echoed back by
+the service are dropped.
+
+The loop never dies silently. A body that cannot be parsed as a whole is
+salvaged element by element (a bad element becomes an
+:class:`~smartqq.events.UnknownEvent`, the rest is dispatched); anything
+unexpected while handling one answer (typed or not) is logged with a short
+redacted excerpt of the body (cut *before* redaction, so a 20 MB body costs
+microseconds), reported to the error hook, counted in :class:`PollStats`, and
+polling goes on after a backoff. Only an error that ends the session (kicked,
+re-login refused, the client closed) stops it, with a ``Disconnected`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from smartqq.errors import (
+    APIError,
+    ClientClosedError,
+    HTTPStatusError,
+    Kicked,
+    LoginError,
+    ProtocolError,
+    ResponseTooLarge,
+    SessionExpiredError,
+    SmartQQError,
+    TransportError,
+)
+from smartqq.events import (
+    Disconnected,
+    Event,
+    KickMessage,
+    MessageEvent,
+    Reconnected,
+    UnknownEvent,
+    parse_event,
+)
+from smartqq.protocol import endpoints
+from smartqq.protocol.parsers import decode_json, snippet
+from smartqq.protocol.poll import Action, PollMachine, PollOutcome, PollResult, Step, parse_poll
+
+from .echo import EchoFilter
+from .session import Session
+
+__all__ = ["PollStats", "Poller"]
+
+# What ends polling for good: the session cannot come back, or the client closed.
+_FATAL = (SessionExpiredError, LoginError, ClientClosedError, Kicked)
+
+log = logging.getLogger("smartqq.poll")
+_EXCERPT = 120
+
+
+@dataclass(slots=True)
+class PollStats:
+    """Counters of the poll loop (``client.stats``)."""
+
+    polls: int = 0
+    events: int = 0
+    duplicates: int = 0
+    echoes_dropped: int = 0
+    failures: int = 0
+    oversize: int = 0
+    salvaged: int = 0
+    errors: int = 0
+    """Unexpected exceptions caught while handling one answer (logged and reported)."""
+
+
+def excerpt(body: bytes | str) -> str:
+    """The first bytes of a body, redacted, for a log line (cut first: never slow)."""
+    return snippet(body[: _EXCERPT * 8], _EXCERPT)
+
+
+class Poller:
+    def __init__(
+        self,
+        session: Session,
+        machine: PollMachine,
+        emit: Callable[[Event], None],
+        report: Callable[[BaseException, Event], Awaitable[None]],
+        *,
+        poll_timeout: float,
+        dedup_window: int,
+        echo: EchoFilter | None,
+        knows_sender: Callable[[MessageEvent], bool] = lambda event: False,
+    ) -> None:
+        self.session = session
+        self.machine = machine
+        self.emit = emit
+        self.report = report
+        self.poll_timeout = poll_timeout
+        self.dedup_window = dedup_window
+        self.echo = echo
+        self.knows_sender = knows_sender
+        self.stats = PollStats()
+        self._seen: OrderedDict[tuple[str, int, int], None] = OrderedDict()
+
+    async def run(self) -> None:
+        session = self.session
+        try:
+            while not session.closed and session.fatal is None:
+                if not await self._once():
+                    return
+        except asyncio.CancelledError:
+            raise
+        except SmartQQError as exc:
+            session.fatal = exc
+            self.emit(Disconnected(reason=str(exc)))
+
+    async def _once(self) -> bool:
+        """One poll and what follows it; False when polling must end."""
+        state = self.session.require_state()
+        generation = self.session.generation
+        body: bytes = b""
+        try:
+            self.stats.polls += 1
+            try:
+                response = await self.session.request(
+                    endpoints.poll2(state), timeout=self.poll_timeout
+                )
+            except (TransportError, ProtocolError) as exc:
+                if isinstance(exc, ResponseTooLarge):
+                    self.stats.oversize += 1
+                return await self._act(self.machine.failure(str(exc)), generation)
+            body = response.body
+            if response.status != 200:
+                return await self._act(self.machine.http_status(response.status), generation)
+            try:
+                result = parse_poll(body)
+            except ProtocolError as exc:
+                log.warning("unreadable poll answer: %s", exc)
+                return await self._act(self.machine.failure("unreadable answer"), generation)
+            except Exception as exc:  # a hostile body broke the parser: salvage, report
+                salvaged = self._salvage(body)
+                await self._unexpected(exc, body)
+                if salvaged is None:
+                    return await self._act(self.machine.failure("unreadable answer"), generation)
+                result = salvaged
+            return await self._act(self.machine.answer(result), generation)
+        except (asyncio.CancelledError, *_FATAL):
+            raise
+        except Exception as exc:  # typed or not, one answer never ends polling
+            await self._unexpected(exc, body)
+            await asyncio.sleep(self.machine.delays.next())
+            return True
+
+    async def _unexpected(self, exc: Exception, body: bytes) -> None:
+        self.stats.errors += 1
+        log.error(
+            "poll answer handling failed (%s); body starts %s", type(exc).__name__, excerpt(body)
+        )
+        note = UnknownEvent(type_name="poll2", error=f"{type(exc).__name__} handling poll2")
+        await self.report(exc, note)
+
+    def _salvage(self, body: bytes) -> PollResult | None:
+        """Parse a batch element by element after ``parse_poll`` failed on the whole."""
+        try:
+            obj = decode_json(body)
+        except ProtocolError:
+            return None
+        if not isinstance(obj, Mapping) or not isinstance(obj.get("result"), list):
+            return None
+        events: list[Event] = []
+        for element in reversed(obj["result"]):
+            try:
+                events.append(parse_event(element))
+            except Exception as exc:
+                kind = element.get("poll_type") if isinstance(element, Mapping) else None
+                events.append(
+                    UnknownEvent(
+                        type_name=kind if isinstance(kind, str) else "",
+                        error=f"element could not be read ({type(exc).__name__})",
+                    )
+                )
+        self.stats.salvaged += 1
+        return _salvaged(tuple(events))
+
+    # -- acting on the machine's decisions ------------------------------------------------
+
+    async def _act(self, action: Action, generation: int) -> bool:
+        session = self.session
+        if action.reconnected:
+            self.emit(Reconnected(how="network"))
+        step = action.step
+        if step is Step.DISPATCH:
+            return await self._dispatch(action.events, generation)
+        if step is Step.ROTATE and action.ptwebqq is not None:
+            log.info("ptwebqq rotated (116)")
+            try:
+                session.rotate_ptwebqq(action.ptwebqq)
+            except ProtocolError as exc:  # a value no cookie can carry: keep the old one
+                log.warning("ignoring the rotated ptwebqq: %s", exc)
+        elif step is Step.PROBE:
+            log.info("103: probing get_online_buddies2")
+            try:
+                await session.call(endpoints.get_online_buddies2(session.require_state()))
+            except (APIError, ProtocolError, HTTPStatusError, TransportError):
+                pass
+        elif step in (Step.RELINK, Step.RELOGIN):
+            relink = step is Step.RELINK
+            if not await session.recover(action.retcode, generation, relink_first=relink):
+                return False
+            self.machine.recovered()
+        elif step is Step.BACK_OFF:
+            if action.disconnected:
+                self.stats.failures += 1
+                log.warning("poll failed: %s; backing off", action.reason)
+                self.emit(Disconnected(reason=action.reason))
+            elif action.reason and action.retcode:
+                log.warning("poll answered retcode %d (%s)", action.retcode, action.reason)
+            await asyncio.sleep(action.seconds)
+        return True
+
+    async def _dispatch(self, events: tuple[Event, ...], generation: int) -> bool:
+        for event in events:
+            try:
+                if not self._is_new(event):
+                    self.stats.duplicates += 1
+                    continue
+                if (
+                    self.echo is not None
+                    and isinstance(event, MessageEvent)
+                    and self.echo.claims(event, self.knows_sender)
+                ):
+                    self.stats.echoes_dropped += 1
+                    continue
+                self.stats.events += 1
+                self.emit(event)
+            except Exception as exc:  # one bad event never costs the rest of the batch
+                await self._unexpected(exc, b"")
+                continue
+            if isinstance(event, KickMessage):
+                return await self._kicked(event, generation)
+        return True
+
+    async def _kicked(self, event: KickMessage, generation: int) -> bool:
+        log.warning("kicked: %s", event.reason)
+        action = self.machine.kicked(event.reason)
+        if action.step is Step.RELOGIN and self.session.auto_relogin:
+            await self.session.once_per_generation(generation, lambda: self.session.relogin(0))
+            self.machine.recovered()
+            return True
+        self.session.fatal = Kicked(event.reason)
+        self.emit(Disconnected(reason="kicked"))
+        return False
+
+    def _is_new(self, event: Event) -> bool:
+        msg_id = getattr(event, "msg_id", None)
+        if not isinstance(msg_id, int) or isinstance(msg_id, bool) or not msg_id:
+            return True  # nothing reliable to de-duplicate on (untyped events keep raw fields)
+        sender = getattr(event, "from_uin", 0)
+        key = (event.kind, msg_id, sender if isinstance(sender, int) else 0)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self.dedup_window:
+            self._seen.popitem(last=False)
+        return True
+
+
+def _salvaged(events: tuple[Event, ...]) -> PollResult:
+    ordered = sorted(
+        enumerate(events),
+        key=lambda pair: (_int(pair[1], "time"), _int(pair[1], "msg_id"), pair[0]),
+    )
+    outcome = PollOutcome.EVENTS if events else PollOutcome.IDLE
+    return PollResult(0, outcome, tuple(ev for _, ev in ordered))
+
+
+def _int(event: Event, name: str) -> int:
+    value = getattr(event, name, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -1,0 +1,134 @@
+"""``AiohttpTransport``: the one client-side module that imports aiohttp.
+
+With ``base_url`` only the connection is redirected: the request keeps its
+real ``Host`` header, so an emulator (or any compatible server) sees exactly
+what the real service would have seen. The body is read as it streams and
+decoded here (aiohttp's own decompression is off) so the cap in
+``request.max_bytes`` counts decompressed bytes: over it the connection is
+dropped and :class:`~smartqq.errors.ResponseTooLarge` raised. aiohttp and
+timeout errors become :mod:`smartqq.errors` here and nowhere else, raised
+``from None``: aiohttp's exceptions quote the full URL and request headers,
+which carry session secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import aiohttp
+from yarl import URL
+
+from smartqq.errors import ConnectError, NetworkError, RequestTimeout, TransportError
+from smartqq.protocol.http import HttpRequest, HttpResponse
+from smartqq.protocol.redact import redact
+
+from .body import BodyReader
+
+__all__ = ["AiohttpTransport"]
+
+log = logging.getLogger("smartqq.transport")
+_CHUNK = 64 * 1024
+# Hop-by-hop framing that no longer describes the decoded body we hand back.
+_DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _fits(length: int | None, cap: int | None) -> bool:
+    return length is not None and (cap is None or length <= cap)
+
+
+async def _read(resp: aiohttp.ClientResponse, request: HttpRequest) -> bytes:
+    """The decoded body, never more than ``request.max_bytes`` of it."""
+    encoding = resp.headers.get("Content-Encoding", "")
+    reader = BodyReader(encoding, request.max_bytes, request.endpoint)
+    try:
+        if not encoding and _fits(resp.content_length, request.max_bytes):
+            # The common case: a plain body of a declared length under the cap
+            # (aiohttp stops at Content-Length), read in one go.
+            reader.feed(await resp.read())
+        else:
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                reader.feed(chunk)
+        return reader.finish()
+    except BaseException:
+        resp.close()  # drop the connection: the rest of the body is never read
+        raise
+
+
+class AiohttpTransport:
+    """Sends requests over a pooled ``aiohttp.ClientSession`` (created lazily)."""
+
+    def __init__(self, base_url: str | None = None, default_timeout: float = 30.0) -> None:
+        self.base_url = URL(base_url) if base_url else None
+        self.default_timeout = default_timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<AiohttpTransport base_url={self.base_url}>"
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created lazily so it binds to the loop that actually runs the client.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(),
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                auto_decompress=False,
+            )
+        return self._session
+
+    def _target(self, request: HttpRequest) -> tuple[URL, dict[str, str]]:
+        headers = dict(request.headers)
+        real = URL(request.url)
+        if request.query:
+            real = real.with_query(list(request.query))
+        if self.base_url is None:
+            return real, headers
+        headers["Host"] = urlsplit(request.url).netloc
+        return self.base_url.with_path(real.path).with_query(real.query), headers
+
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        if self._closed:
+            raise NetworkError(f"{request.endpoint}: the transport is closed")
+        limit = timeout or request.timeout or self.default_timeout
+        try:
+            url, headers = self._target(request)
+            headers.setdefault("Accept-Encoding", "gzip, deflate")
+            data = request.body
+            if request.form is not None:
+                data = request.form_body()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            if log.isEnabledFor(logging.DEBUG):  # redacting costs more than the request
+                log.debug("%s %s", request.method, redact(request.full_url))
+            async with self._client().request(
+                request.method,
+                url,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=limit),
+            ) as resp:
+                body = await _read(resp, request)
+                log.debug("%s -> %s (%d bytes)", request.endpoint, resp.status, len(body))
+                kept = tuple(
+                    (k, v) for k, v in resp.headers.items() if k.lower() not in _DROPPED_HEADERS
+                )
+                return HttpResponse(resp.status, body, kept, request.url)
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or type(exc.os_error).__name__
+            raise ConnectError(f"cannot connect for {request.endpoint}: {reason}") from None
+        except TimeoutError:
+            raise RequestTimeout(f"{request.endpoint} timed out after {limit:.0f}s") from None
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"{request.endpoint} failed: {type(exc).__name__}") from None
+        except (ValueError, UnicodeError) as exc:
+            # A URL or header value that cannot go on the wire (CR/LF, bad escapes).
+            raise TransportError(
+                f"{request.endpoint} could not be sent: {type(exc).__name__}"
+            ) from None
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
