@@ -258,8 +258,8 @@ async def accounts_row(tmp: Path, count: int) -> dict[str, Any]:
                 takeover = time.monotonic() - killed
                 # Polling again: the dead gateway's held polls are gone, then every account
                 # has one held poll (after waiting out the dead holder's last poll).
-                await until(lambda: emu.service.waiters < count, 60)
-                await until(lambda: emu.service.waiters >= count, 900)
+                await until(lambda: emu.stats()["waiters"] < count, 60)
+                await until(lambda: emu.stats()["waiters"] >= count, 900)
                 polling = time.monotonic() - killed
                 return {
                     "accounts": count,

@@ -1,23 +1,21 @@
 """Loading a worker's handlers and running them for one event.
 
 A worker runs the same handlers as a single-process bot: ``--app
-package.module:attr`` names a handler registry — today anything with the
-``on``/``add_handler`` interface of :class:`smartqq.runtime.dispatch.HandlerRegistry`
-(``smartqq.cluster.Handlers`` is the ready-made one). :func:`dispatcher_for` is
-the one place that knows how handlers get from that object into the worker's
-dispatcher, so switching to the toolkit's ``Router`` touches only it.
+package.module:attr`` names a ``smartqq.Router`` (commands, filters,
+middleware) or a handler registry (``smartqq.cluster.Handlers``, whose
+``on``/``add_handler`` are a client's). :func:`dispatcher_for` is the one
+place that knows how handlers get from that object into the worker.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import inspect
 from typing import Any
 
 from smartqq.errors import UsageError
 from smartqq.events import Event
 from smartqq.runtime.dispatch import Dispatcher, ErrorHook, HandlerRegistry
+from smartqq.runtime.router import Router
 
 __all__ = ["ErrorHook", "Handlers", "dispatcher_for", "load_app", "run_handlers"]
 
@@ -51,46 +49,29 @@ def dispatcher_for(app: Any, owner: Any, on_error: ErrorHook | None = None) -> D
     """A dispatcher running ``app``'s handlers, binding events to ``owner`` (the Replier).
 
     The one place that knows how handlers get from the app into a worker.
-    ``app`` is a ``Router`` or a handler registry (a :class:`Handlers`, a
-    client). With the Router-based dispatcher the app's router tree becomes
-    the worker's root as it is (not included: one app object may serve several
-    workers in one process, and a router has one parent); filters, commands and
-    middleware apply unchanged.
+    ``app`` is a :class:`~smartqq.runtime.router.Router` or a handler registry
+    (a :class:`Handlers`, a client): its router tree becomes the worker's root
+    as it is (not included: one app object may serve several workers in one
+    process, and a router has one parent), so filters, commands and middleware
+    apply unchanged.
     """
     source = getattr(app, "_dispatcher", None)
-    if "router" in inspect.signature(Dispatcher).parameters:  # the Router-based dispatcher
-        router = getattr(source, "router", None) if source is not None else app
-        if router is None or not hasattr(router, "include_router"):
-            raise UsageError(f"{type(app).__name__} is not a Router or a handler registry")
-        build: Any = Dispatcher
-        made: Dispatcher = build(owner, on_error, router=router)
-        return made
-    if not isinstance(source, Dispatcher):
+    router = source.router if isinstance(source, Dispatcher) else app
+    if not isinstance(router, Router):
         raise UsageError(
-            f"{type(app).__name__} is not a handler registry (use smartqq.cluster.Handlers)"
+            f"{type(app).__name__} is not a Router or a handler registry "
+            "(use smartqq.Router or smartqq.cluster.Handlers)"
         )
-    root = Dispatcher(owner, on_error)
-    for reg in source._handlers:
-        root.register(reg.event_type, reg.callback, reg.filter)
-    return root
+    return Dispatcher(owner, on_error, router=router)
 
 
 async def run_handlers(root: Dispatcher, event: Event) -> None:
-    """Dispatch ``event`` and wait until every handler it started has finished.
+    """Run ``event`` through the router tree to the end (every matching handler,
+    filters, commands, middleware), here rather than on a per-chat queue: the
+    partition already keeps the chat in order.
 
     Handler errors go to the dispatcher's error hook (as in a single-process
     bot) and count as handled: the event is acked, not redelivered forever.
     """
-    process = getattr(root, "_process", None)
-    if process is not None:
-        # The Router-based dispatcher: run the router tree (filters, commands,
-        # middleware) for this event to the end, here, instead of queueing it on a
-        # per-chat worker (the partition already keeps the chat in order).
-        event.bind(root._owner)
-        await process(event)
-        return
-    before = set(root.tasks)
-    root.dispatch(event)
-    mine = root.tasks - before
-    if mine:
-        await asyncio.gather(*mine, return_exceptions=True)
+    event.bind(root._owner)
+    await root._process(event)

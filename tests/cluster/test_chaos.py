@@ -114,9 +114,9 @@ async def _quiescent(c: Cluster) -> None:
     """
     for _ in range(3):
         await wait_until(lambda: len(c.emu.sent) >= len(c.expected), 30, "replies so far")
-        await wait_until(lambda: c.emu.service.waiters > 0, 10, "a held poll")
+        await wait_until(lambda: c.emu.stats()["waiters"] > 0, 10, "a held poll")
         await asyncio.sleep(0.2)
-        if c.emu.service.waiters > 0 and c.emu.in_flight == 1:
+        if c.emu.stats()["waiters"] > 0 and c.emu.in_flight == 1:
             return
     raise AssertionError("no quiet poll boundary")
 
@@ -137,7 +137,7 @@ async def test_sigkill_of_the_lease_holder_mid_stream(cluster: Cluster) -> None:
     # holder dies: their replies wait in the send stream for the next holder.
     c.send(5)
     await wait_until(lambda: not c.emu.service.queues.get(BOT_QQ), 5, "the batch polled")
-    await wait_until(lambda: c.emu.service.waiters > 0, 5, "the next poll held")
+    await wait_until(lambda: c.emu.stats()["waiters"] > 0, 5, "the next poll held")
     assert len(c.emu.sent) == len(c.expected) - 5  # the handlers are still sleeping
     killed_at = time.monotonic()
     c.proc(str(first)).signal(signal.SIGKILL)
