@@ -33,6 +33,14 @@ __all__ = ["BadContent", "Mailboxes", "PendingEvent", "Stamp", "encode_content"]
 
 Build = Callable[[Session], bytes]
 
+MAX_DEPTH = 32
+"""Deepest nesting a content array may have (a real one has 3: array, segment, value).
+
+A fixed bound, not "whatever the json module manages": Python 3.12+ parse and encode
+thousands of levels that 3.11 refuses with RecursionError, so without it the same
+message would be refused on one interpreter and delivered (to clients that may choke
+on it) on another."""
+
 
 class BadContent(ValueError):
     """Message content that is not a valid content array or cannot be encoded."""
@@ -59,6 +67,19 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests lists/dicts deeper than :data:`MAX_DEPTH` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | dict):
+            if depth > MAX_DEPTH:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_content(raw: Any) -> Content:
     """A content array (or its JSON text) as :class:`Content`, or :class:`BadContent`."""
     if isinstance(raw, str):
@@ -66,6 +87,8 @@ def parse_content(raw: Any) -> Content:
             raw = json.loads(raw)
         except (ValueError, RecursionError):
             raise BadContent("content is not JSON") from None
+    if _too_deep(raw):
+        raise BadContent(f"content is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(raw, list) or not all(isinstance(el, str | list) for el in raw):
         raise BadContent("content must be an array of strings and segments")
     try:
