@@ -33,7 +33,7 @@ async def raw(emu: Emulator, request: bytes) -> tuple[int, dict[str, str], bytes
     try:
         writer.write(request)
         await writer.drain()
-        data = await asyncio.wait_for(reader.read(-1), TIMEOUT)
+        data = await asyncio.wait_for(_read_all(reader), TIMEOUT)
     finally:
         writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
@@ -44,6 +44,28 @@ async def raw(emu: Emulator, request: bytes) -> tuple[int, dict[str, str], bytes
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return status, headers, body
+
+
+async def _read_all(reader: asyncio.StreamReader) -> bytes:
+    """Everything up to EOF, or up to a reset that follows an answer.
+
+    A server that answers and closes while part of a request is still unread makes the
+    kernel send RST, not FIN (RFC 9112 section 9.6 asks servers to linger to avoid this;
+    aiohttp does not after a parse error). The answer was delivered before the reset, so
+    it is kept; a reset before any answer is still an error. On Python 3.12+ aiohttp
+    starts its error handler eagerly, so it closes sooner and this happens reliably.
+    """
+    data = b""
+    while True:
+        try:
+            chunk = await reader.read(65536)
+        except ConnectionResetError:
+            if not data:
+                raise
+            return data
+        if not chunk:
+            return data
+        data += chunk
 
 
 def http(
