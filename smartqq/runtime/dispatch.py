@@ -51,6 +51,8 @@ in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
 """True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 Concurrency = Literal["chat", "task"]
+_Fast = tuple[tuple[Handler, tuple[_Callable, ...], Registration], ...]
+_Item = tuple[_Fast | None, Event]  # what a worker runs: the fast path (or None) and the event
 
 
 @dataclass(slots=True)
@@ -100,8 +102,8 @@ class Dispatcher:
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
         self.concurrency: Concurrency = concurrency
-        self.workers: ChatWorkers[Event] = ChatWorkers(
-            self._process, self.tasks, max_workers=max_workers
+        self.workers: ChatWorkers[_Item] = ChatWorkers(
+            self._handle, self.tasks, max_workers=max_workers, enter=_enter_handler
         )
 
     # -- registration (the legacy clients and tests call these directly) -------------
@@ -129,16 +131,21 @@ class Dispatcher:
             return 0
         if self._streams:
             self._offer(event)
-        plan = self.router.plan(type(event))
+        cls = type(event)
+        plan = self.router.plan(cls)
         if plan is None:
             return 0
-        inline = self._inline_regs(plan, type(event))
+        inline = plan.inline
+        if inline is False:
+            inline = self._inline_regs(plan, cls)
         if inline is not None:
             return self._run_inline(inline, event)
+        fast: _Fast | None = plan.fast if plan.fast is not False else self._fast_regs(plan, cls)
         if self.concurrency == "chat":
-            self.workers.submit(chat_key(event), event)
+            key = event.chat_key if isinstance(event, MessageEvent) else chat_key(event)
+            self.workers.submit(key, (fast, event))
         else:
-            spawn(self._process(event), "smartqq-event", self.tasks)
+            spawn(self._process((fast, event)), "smartqq-event", self.tasks)
         return len(plan.regs) + len(plan.children)
 
     def _offer(self, event: Event) -> None:
@@ -159,11 +166,36 @@ class Dispatcher:
 
     def _inline_regs(self, plan: _Plan, cls: type[Event]) -> tuple[Registration, ...] | None:
         # Noted on the root plan: any registration drops the plan, so this is recomputed.
-        if plan.inline is not False:
-            return plan.inline
         regs: list[Registration] = []
-        plan.inline = tuple(regs) if _collect_simple(self.router, cls, regs) else None
+        simple = _collect_flat(self.router, cls, regs, _is_simple)
+        plan.inline = tuple(regs) if simple else None
         return plan.inline
+
+    def _fast_regs(self, plan: _Plan, cls: type[Event]) -> _Fast | None:
+        """The worker's fast path for ``cls``, or None when the router tree must run.
+
+        Taken when every handler that can take ``cls`` is plain (only the event as
+        argument, sync predicates, no command), no router on the way has middleware,
+        no filter object is shared (so each is still asked once per event) and, for
+        messages, no command exists anywhere (the automatic ``/help`` needs the tree).
+        """
+        regs: list[Registration] = []
+        ok = _collect_flat(self.router, cls, regs, _is_plain)
+        filters = [f for r in regs for f in r.filters]
+        if len(set(filters)) != len(filters):
+            ok = False
+        if ok and issubclass(cls, MessageEvent) and self.router.commands():
+            ok = False
+        fast: _Fast | None = (
+            tuple(
+                (r.callback, tuple(f for f in r.filters if isinstance(f, _Callable)), r)
+                for r in regs
+            )
+            if ok
+            else None
+        )
+        plan.fast = fast
+        return fast
 
     def _run_inline(self, regs: tuple[Registration, ...], event: Event) -> int:
         ran = 0
@@ -184,9 +216,35 @@ class Dispatcher:
                 break
         return ran
 
-    async def _process(self, event: Event) -> None:
-        # Set in the worker's (or the event task's) own context: it only runs handlers.
+    async def _process(self, item: _Item) -> None:
+        # A task of its own ("task" mode): it only runs handlers.
         in_handler.set(True)
+        await self._handle(item)
+
+    async def _handle(self, item: _Item) -> None:
+        """Run one event's handlers (on its chat's worker or its own task)."""
+        fast, event = item
+        if fast is None:
+            await self._propagate(event)
+            return
+        # The fast path: what the router tree would do for plain handlers, without
+        # the per-event context, data mapping and calls through the tree.
+        for callback, predicates, reg in fast:
+            if predicates and not all(_predicate(p, event) for p in predicates):
+                continue
+            try:
+                result: Any = callback(event)
+                if reg.is_async or inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._report(exc, event, callback, reg.router.name)
+                continue
+            if reg.block:
+                return
+
+    async def _propagate(self, event: Event) -> None:
         context = EventContext(self._report, event)
         data: dict[str, Any] = {"client": self._owner}
         try:
@@ -412,15 +470,40 @@ class HandlerRegistry:
         return await self._dispatcher.wait_for(event_type, check, timeout, chat=key, sender=sender)
 
 
-def _collect_simple(router: Router, cls: type[Event], out: list[Registration]) -> bool:
-    """Flatten the plan for ``cls`` into ``out`` if all of it can run inline."""
+def _collect_flat(
+    router: Router, cls: type[Event], out: list[Registration], ok: Callable[[Registration], bool]
+) -> bool:
+    """Flatten the plan for ``cls`` into ``out`` if no middleware is on the way and
+    every registration passes ``ok``."""
     plan = router.plan(cls)
     if plan is None:
         return True
-    if router._outer or router._inner or not all(r.simple for r in plan.regs):
+    if router._outer or router._inner or not all(ok(r) for r in plan.regs):
         return False
     out.extend(plan.regs)
-    return all(_collect_simple(child, cls, out) for child in plan.children)
+    return all(_collect_flat(child, cls, out, ok) for child in plan.children)
+
+
+def _is_simple(reg: Registration) -> bool:
+    return reg.simple
+
+
+def _is_plain(reg: Registration) -> bool:
+    return reg.plain
+
+
+def _enter_handler() -> None:
+    # Once per worker task (its own context): stop() must not wait for itself from here.
+    in_handler.set(True)
+
+
+def _predicate(flt: _Callable, event: Event) -> bool:
+    # As EventContext asks a filter, with its log line, minus the memo and the await.
+    try:
+        return bool(flt.fn(event))
+    except Exception:
+        log.exception("filter %r failed on %s", flt, type(event).__name__)
+        return False
 
 
 def _safe_filter(check: Callable[[Any], Any], event: Event) -> bool:

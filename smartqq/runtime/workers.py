@@ -54,10 +54,12 @@ class ChatWorkers(Generic[T]):
         *,
         max_workers: int = 256,
         idle: float = 2.0,
+        enter: Callable[[], object] | None = None,
     ) -> None:
         if max_workers < 1 or idle < 0:
             raise ValueError("max_workers >= 1 and idle >= 0 are required")
         self._run = run
+        self._enter = enter  # called first in each worker task (sets its context up)
         self._tasks = tasks  # the dispatcher's set: drained and counted with the rest
         self.max_workers = max_workers
         self.idle = idle
@@ -94,6 +96,8 @@ class ChatWorkers(Generic[T]):
 
     async def _work(self, key: Hashable) -> None:
         loop = asyncio.get_running_loop()
+        if self._enter is not None:
+            self._enter()
         try:
             while True:
                 queue = self._queues[key]
