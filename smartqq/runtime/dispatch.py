@@ -52,6 +52,7 @@ in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 Concurrency = Literal["chat", "task"]
 _Fast = tuple[tuple[Handler, tuple[_Callable, ...], Registration], ...]
+_Route = tuple[_Fast | None, Registration | None]  # the fast path, and its direct job
 _Item = tuple[_Fast | None, Event]  # what a worker runs: the fast path (or None) and the event
 
 
@@ -103,7 +104,11 @@ class Dispatcher:
         self.error_hook = error_hook
         self.concurrency: Concurrency = concurrency
         self.workers: ChatWorkers[_Item] = ChatWorkers(
-            self._handle, self.tasks, max_workers=max_workers, enter=_enter_handler
+            self._handle,
+            self.tasks,
+            max_workers=max_workers,
+            enter=_enter_handler,
+            on_error=self._direct_failed,
         )
 
     # -- registration (the legacy clients and tests call these directly) -------------
@@ -140,10 +145,15 @@ class Dispatcher:
             inline = self._inline_regs(plan, cls)
         if inline is not None:
             return self._run_inline(inline, event)
-        fast: _Fast | None = plan.fast if plan.fast is not False else self._fast_regs(plan, cls)
+        route: _Route = plan.fast if plan.fast is not False else self._fast_regs(plan, cls)
+        fast, direct = route
         if self.concurrency == "chat":
             key = event.chat_key if isinstance(event, MessageEvent) else chat_key(event)
-            self.workers.submit(key, (fast, event))
+            if direct is not None:  # one coroutine handler: the worker awaits it itself
+                handler: Any = direct.callback  # a coroutine function (is_async)
+                self.workers.call(key, handler, event, direct)
+            else:
+                self.workers.call(key, self._handle, (fast, event), None)
         else:
             spawn(self._process((fast, event)), "smartqq-event", self.tasks)
         return len(plan.regs) + len(plan.children)
@@ -171,7 +181,7 @@ class Dispatcher:
         plan.inline = tuple(regs) if simple else None
         return plan.inline
 
-    def _fast_regs(self, plan: _Plan, cls: type[Event]) -> _Fast | None:
+    def _fast_regs(self, plan: _Plan, cls: type[Event]) -> _Route:
         """The worker's fast path for ``cls``, or None when the router tree must run.
 
         Taken when every handler that can take ``cls`` is plain (only the event as
@@ -194,8 +204,12 @@ class Dispatcher:
             if ok
             else None
         )
-        plan.fast = fast
-        return fast
+        # One coroutine handler and no predicate (the common bot): a direct worker job.
+        direct = None
+        if fast is not None and len(fast) == 1 and not fast[0][1] and fast[0][2].is_async:
+            direct = fast[0][2]
+        plan.fast = (fast, direct)
+        return (fast, direct)
 
     def _run_inline(self, regs: tuple[Registration, ...], event: Event) -> int:
         ran = 0
@@ -243,6 +257,13 @@ class Dispatcher:
                 continue
             if reg.block:
                 return
+
+    async def _direct_failed(self, exc: Exception, event: Event, reg: Registration | None) -> None:
+        # A direct job's handler raised (a _handle job never does: it reports itself).
+        if reg is None:
+            await self._report(exc, event, None)
+        else:
+            await self._report(exc, event, reg.callback, reg.router.name)
 
     async def _propagate(self, event: Event) -> None:
         context = EventContext(self._report, event)
