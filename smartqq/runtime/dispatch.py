@@ -51,8 +51,10 @@ in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
 """True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 Concurrency = Literal["chat", "task"]
+_set_private = object.__setattr__
 _Fast = tuple[tuple[Handler, tuple[_Callable, ...], Registration], ...]
-_Route = tuple[_Fast | None, Registration | None]  # the fast path, and its direct job
+# The fast path, its direct job, and the poll_type that with from_uin is the chat key.
+_Route = tuple[_Fast | None, Registration | None, str | None]
 _Item = tuple[_Fast | None, Event]  # what a worker runs: the fast path (or None) and the event
 
 
@@ -130,25 +132,29 @@ class Dispatcher:
     def dispatch(self, event: Event) -> int:
         """Hand ``event`` to waiters, streams and handlers; return how many handlers
         can take its class (filters are evaluated later, on the worker)."""
-        event.bind(self._owner)
+        # event.bind(owner), inlined: this runs once per received event.
+        _set_private(event, "__pydantic_private__", {"client": self._owner})
         if self._waiters and self._match_waiters(event):
             self._offer(event)
             return 0
         if self._streams:
             self._offer(event)
         cls = type(event)
-        plan = self.router.plan(cls)
+        plan = self.router._plans.get(cls)  # Router.plan's cache, read without the call
         if plan is None:
-            return 0
+            plan = self.router.plan(cls)
+            if plan is None:
+                return 0
         inline = plan.inline
         if inline is False:
             inline = self._inline_regs(plan, cls)
         if inline is not None:
             return self._run_inline(inline, event)
         route: _Route = plan.fast if plan.fast is not False else self._fast_regs(plan, cls)
-        fast, direct = route
+        fast, direct, kind = route
         if self.concurrency == "chat":
-            key = event.chat_key if isinstance(event, MessageEvent) else chat_key(event)
+            # MessageEvent.chat_key without the property call where the class keeps it.
+            key = (kind, event.from_uin) if kind is not None else chat_key(event)  # type: ignore[attr-defined]
             if direct is not None:  # one coroutine handler: the worker awaits it itself
                 handler: Any = direct.callback  # a coroutine function (is_async)
                 self.workers.call(key, handler, event, direct)
@@ -208,8 +214,12 @@ class Dispatcher:
         direct = None
         if fast is not None and len(fast) == 1 and not fast[0][1] and fast[0][2].is_async:
             direct = fast[0][2]
-        plan.fast = (fast, direct)
-        return (fast, direct)
+        # The chat key's first half when cls keeps MessageEvent's chat_key (from_uin).
+        kind = None
+        if issubclass(cls, MessageEvent) and cls.chat_key is MessageEvent.chat_key:
+            kind = cls.poll_type
+        plan.fast = route = (fast, direct, kind)
+        return route
 
     def _run_inline(self, regs: tuple[Registration, ...], event: Event) -> int:
         ran = 0

@@ -94,8 +94,8 @@ class ChatWorkers(Generic[T]):
         if queue is None:
             queue = self._queues[key] = deque()
         queue.append((fn, arg, tag))
-        parked = self._wakers.get(key)
-        if parked is not None and not parked[0].done():
+        parked = self._wakers.pop(key, None)  # gone at once: the next item needs no wake
+        if parked is not None:
             parked[0].set_result(True)
         elif key not in self._active and len(queue) == 1:
             if self.workers < self.max_workers:
@@ -138,7 +138,7 @@ class ChatWorkers(Generic[T]):
                     try:
                         await waker
                     finally:
-                        del self._wakers[key]
+                        self._wakers.pop(key, None)
                     if queue:
                         continue
                 # Idle: hand this task to a chat waiting in line, else retire.
@@ -158,11 +158,10 @@ class ChatWorkers(Generic[T]):
         self._sweeper = None
         now = loop.time()
         next_due: float | None = None
-        for waker, since in list(self._wakers.values()):
-            if waker.done():
-                continue
+        for key, (waker, since) in list(self._wakers.items()):
             due = since + self.idle
             if due <= now:
+                del self._wakers[key]
                 waker.set_result(False)
             elif next_due is None or due < next_due:
                 next_due = due
@@ -184,9 +183,9 @@ class ChatWorkers(Generic[T]):
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        for waker, _ in list(self._wakers.values()):
-            if not waker.done():
-                waker.set_result(False)
+        parked, self._wakers = self._wakers, {}
+        for waker, _ in parked.values():
+            waker.set_result(False)
 
     def reopen(self) -> None:
         self._closing = False
