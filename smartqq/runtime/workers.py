@@ -75,7 +75,9 @@ class ChatWorkers(Generic[T]):
         self.idle = idle
         self._queues: dict[Hashable, deque[Job]] = {}
         self._active: set[Hashable] = set()  # chats with a worker (running or lingering)
-        self._waiting: deque[Hashable] = deque()  # chats with items and no worker yet
+        # Chats with items and no worker yet; made when first needed (an empty deque
+        # is ~0.6 KiB and most clients never reach max_workers).
+        self._waiting: deque[Hashable] | None = None
         # A parked (idle) worker's waker and when it parked; one sweeper timer retires
         # those idle for ``idle`` seconds (a timer per park cost more than the events).
         self._wakers: dict[Hashable, tuple[asyncio.Future[bool], float]] = {}
@@ -101,6 +103,8 @@ class ChatWorkers(Generic[T]):
             if self.workers < self.max_workers:
                 self._start(key)
             else:
+                if self._waiting is None:
+                    self._waiting = deque()
                 self._waiting.append(key)
 
     def pending(self) -> int:
@@ -193,5 +197,5 @@ class ChatWorkers(Generic[T]):
     def clear(self) -> None:
         """Forget queued items (after the workers were cancelled)."""
         self._queues.clear()
-        self._waiting.clear()
+        self._waiting = None
         self._active.clear()
