@@ -54,7 +54,8 @@ Concurrency = Literal["chat", "task"]
 _set_private = object.__setattr__
 _Fast = tuple[tuple[Handler, tuple[_Callable, ...], Registration], ...]
 # The fast path, its direct job, and the poll_type that with from_uin is the chat key.
-_Route = tuple[_Fast | None, Registration | None, str | None]
+# (fast path, its direct job and that job's coroutine function, chat key kind, count).
+_Route = tuple[_Fast | None, Registration | None, Any, str | None, int]
 _Item = tuple[_Fast | None, Event]  # what a worker runs: the fast path (or None) and the event
 
 
@@ -104,7 +105,7 @@ class Dispatcher:
         self._streams: set[EventStream[Any]] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
-        self.concurrency: Concurrency = concurrency
+        self._per_chat = concurrency == "chat"
         self.workers: ChatWorkers[_Item] = ChatWorkers(
             self._handle,
             self.tasks,
@@ -112,6 +113,11 @@ class Dispatcher:
             enter=_enter_handler,
             on_error=self._direct_failed,
         )
+
+    @property
+    def concurrency(self) -> Concurrency:
+        """``"chat"`` (per-chat workers) or ``"task"`` (a task per event); fixed at creation."""
+        return "chat" if self._per_chat else "task"
 
     # -- registration (the legacy clients and tests call these directly) -------------
 
@@ -151,18 +157,17 @@ class Dispatcher:
         if inline is not None:
             return self._run_inline(inline, event)
         route: _Route = plan.fast if plan.fast is not False else self._fast_regs(plan, cls)
-        fast, direct, kind = route
-        if self.concurrency == "chat":
+        fast, direct, handler, kind, count = route
+        if self._per_chat:
             # MessageEvent.chat_key without the property call where the class keeps it.
             key = (kind, event.from_uin) if kind is not None else chat_key(event)  # type: ignore[attr-defined]
             if direct is not None:  # one coroutine handler: the worker awaits it itself
-                handler: Any = direct.callback  # a coroutine function (is_async)
                 self.workers.call(key, handler, event, direct)
             else:
                 self.workers.call(key, self._handle, (fast, event), None)
         else:
             spawn(self._process((fast, event)), "smartqq-event", self.tasks)
-        return len(plan.regs) + len(plan.children)
+        return count
 
     def _offer(self, event: Event) -> None:
         for stream in list(self._streams):
@@ -218,7 +223,8 @@ class Dispatcher:
         kind = None
         if issubclass(cls, MessageEvent) and cls.chat_key is MessageEvent.chat_key:
             kind = cls.poll_type
-        plan.fast = route = (fast, direct, kind)
+        handler = direct.callback if direct is not None else None
+        plan.fast = route = (fast, direct, handler, kind, len(plan.regs) + len(plan.children))
         return route
 
     def _run_inline(self, regs: tuple[Registration, ...], event: Event) -> int:

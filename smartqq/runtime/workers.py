@@ -96,10 +96,12 @@ class ChatWorkers(Generic[T]):
         if queue is None:
             queue = self._queues[key] = deque()
         queue.append((fn, arg, tag))
-        parked = self._wakers.pop(key, None)  # gone at once: the next item needs no wake
+        if len(queue) > 1:
+            return  # the chat's worker is already due to run (it has not emptied the queue)
+        parked = self._wakers.pop(key, None) if self._wakers else None
         if parked is not None:
-            parked[0].set_result(True)
-        elif key not in self._active and len(queue) == 1:
+            parked[0].set_result(True)  # gone from _wakers at once: the next item needs no wake
+        elif key not in self._active:
             if self.workers < self.max_workers:
                 self._start(key)
             else:
