@@ -166,7 +166,7 @@ class Dispatcher:
             else:
                 self.workers.call(key, self._handle, (fast, event), None)
         else:
-            spawn(self._process((fast, event)), "smartqq-event", self.tasks)
+            spawn(self._run_task((fast, event)), "smartqq-event", self.tasks)
         return count
 
     def _offer(self, event: Event) -> None:
@@ -246,10 +246,16 @@ class Dispatcher:
                 break
         return ran
 
-    async def _process(self, item: _Item) -> None:
+    async def _run_task(self, item: _Item) -> None:
         # A task of its own ("task" mode): it only runs handlers.
         in_handler.set(True)
         await self._handle(item)
+
+    async def _process(self, event: Event) -> None:
+        """Run ``event`` through the whole router tree here, in the caller's task (the
+        cluster worker's ``run_handlers``: its partition already keeps chats in order)."""
+        in_handler.set(True)
+        await self._propagate(event)
 
     async def _handle(self, item: _Item) -> None:
         """Run one event's handlers (on its chat's worker or its own task)."""
