@@ -152,6 +152,41 @@ def onebot_rows(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
+CLUSTER_FIGURE = "cluster: emulator -> gateway -> NATS -> 1 worker -> reply, replies/s"
+
+
+def cluster_rows(quick: bool) -> list[dict[str, Any]]:
+    """``cluster_bench.py`` with one worker beside the single-process client (same run,
+    a few seconds); "n/a" without the cluster extra or a ``nats-server``."""
+    row: dict[str, Any] = {
+        "figure": CLUSTER_FIGURE,
+        "value": None,
+        "baseline": None,
+        "baseline_name": "the single-process client answering the same messages",
+        "ratio": None,
+        "target": "report",
+        "ok": True,
+        "unit": "replies/s",
+    }
+    try:
+        import cluster_bench
+
+        messages, chats = (300 if quick else 1000), 64
+
+        async def both() -> tuple[float, float]:
+            single = await cluster_bench.baseline(messages, chats)
+            with tempfile.TemporaryDirectory() as tmp:
+                rate = await cluster_bench.cluster_row(Path(tmp), messages, chats, 1, 16)
+            return single, rate
+
+        single, rate = asyncio.run(both())
+    except (ImportError, OSError, TimeoutError) as exc:
+        row["baseline_name"] = f"n/a (not available: {type(exc).__name__})"
+        return [row]
+    row.update(value=rate, baseline=single, ratio=rate / single)
+    return [row]
+
+
 ONEBOT_FIGURE = "OneBot v11: client -> OneBot server -> forward WebSocket, events/s"
 
 
@@ -168,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only profile memory per client by module (memory_profile.py; 100 clients "
         "with --quick, else 1,000)",
+    )
+    parser.add_argument(
+        "--no-cluster", action="store_true", help="skip the cluster row (cluster_bench.py)"
     )
     parser.add_argument(
         "--no-onebot", action="store_true", help="skip the OneBot rows (onebot_bench.py)"
@@ -196,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(inmemory.inmemory_row(args.quick, loopback))
     if not args.no_onebot:
         rows += onebot_rows(args.quick)
+    if not args.no_cluster:
+        rows += cluster_rows(args.quick)
     print(table(rows))
     if args.markdown:
         print("\n" + markdown(rows))
