@@ -50,6 +50,7 @@ from smartqq.events import Event, LifecycleEvent
 from smartqq.models import SendResult, SendStatus
 from smartqq.protocol.http import HttpRequest, HttpResponse
 from smartqq.protocol.session import SessionState
+from smartqq.transport import AiohttpTransport, Transport
 
 from .codec import (
     decode_result,
@@ -94,40 +95,20 @@ def _refuse_qr(qr: QRCode) -> None:
 
 
 class _PollGate:
-    """Wraps a client's transport: poll2 requests go through the runner's gate.
+    """A transport whose poll2 requests go through the runner's lease gate."""
 
-    At the transport, below any reorganisation of the client's modules: every
-    request the client makes, whatever its signature, passes here.
-    """
-
-    def __init__(self, inner: Any, runner: AccountRunner) -> None:
+    def __init__(self, inner: Transport, runner: AccountRunner) -> None:
         self.inner = inner
         self.runner = runner
 
-    async def send(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response: Coroutine[Any, Any, HttpResponse] = self.inner.send(request, *args, **kwargs)
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        response = self.inner.send(request, timeout=timeout)
         if request.endpoint != "poll2":
             return await response
         return await self.runner.guarded_poll(response)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-def _gated_client(runner: AccountRunner, **kwargs: Any) -> Client:
-    """A Client whose transport is wrapped in a :class:`_PollGate`.
-
-    The one place that knows where a Client keeps its transport: on the client
-    itself (``_transport``) or on its session object (``transport``).
-    """
-    client = Client(**kwargs)
-    holder: Any = getattr(client, "_session", client)
-    attr = "transport" if hasattr(holder, "transport") else "_transport"
-    setattr(holder, attr, _PollGate(getattr(holder, attr), runner))
-    return client
 
 
 class AccountRunner:
@@ -316,10 +297,9 @@ class AccountRunner:
                 return "session marked dead"
             await self._wait_out_previous_poller()
             save_session(path, state)
-            self.client = _gated_client(
-                self,
+            self.client = Client(
+                transport=_PollGate(AiohttpTransport(self.base_url), self),
                 session_file=path,
-                base_url=self.base_url,
                 profile=state.profile.name,
                 on_qrcode=_refuse_qr,
                 auto_relogin=False,
