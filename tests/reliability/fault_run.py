@@ -37,11 +37,17 @@ from smartqq import (
     Client,
     DiscuMessage,
     GroupMessage,
+    KickMessage,
     MessageEvent,
     SendStatus,
 )
 from smartqq.emulator import BOT_QQ, Emulator, Fault
 from smartqq.errors import SmartQQError
+
+if __package__:
+    from .hostile_mix import HostileLog, Hostiles
+else:  # run as a script: the soak's emulator child process (its folder is on sys.path)
+    from hostile_mix import HostileLog, Hostiles  # type: ignore[no-redef]
 
 POLL_TIMEOUT = 2.0
 HOLD = 0.5
@@ -63,6 +69,12 @@ class FaultRunResult:
     replies: Counter[str] = field(default_factory=Counter)
     reply_errors: list[str] = field(default_factory=list)
     leftover_tasks: list[str] = field(default_factory=list)
+    hostile: HostileLog = field(default_factory=HostileLog)
+    peer_seen: Counter[str] = field(default_factory=Counter)
+    """The poisoning peer's valid control messages, as the bot's handlers saw them."""
+    unexpected: list[str] = field(default_factory=list)
+    """Texts the handlers saw that nobody should have delivered (poison, say)."""
+    kicks_seen: int = 0
     fd_before: int = 0
     fd_after: int = 0
     rss_kib: list[int] = field(default_factory=list)
@@ -87,6 +99,14 @@ class FaultRunResult:
             f"max_gap_after_fault={self.max_gap_after_fault:.2f}s "
             f"(worst: {max(self.gaps, key=self.gaps.__getitem__, default='-')}) "
             f"replies={dict(self.replies)} "
+            f"poison sent={self.hostile.poison_sent} answers={self.hostile.poison_answers} "
+            f"inject refused={self.hostile.inject_refused} "
+            f"accepted={self.hostile.inject_accepted} "
+            f"controls ok/seen={len(self.hostile.controls_ok)}/{sum(self.peer_seen.values())} "
+            f"peer_logins={self.hostile.peer_logins} unexpected={len(self.unexpected)} "
+            f"poisoned_at_poll={self.hostile.poisoned_at_poll} "
+            f"qr codes={self.hostile.qr_codes} answers={self.hostile.qr_answers} "
+            f"confirmed={self.hostile.qr_confirmed} kicks_seen={self.kicks_seen} "
             f"rss_kib first/warm/mid/last={self.rss_kib[:1]}/{self.rss_warm_kib}/"
             f"{self.rss_mid_kib}/{self.rss_kib[-1:]} "
             f"blocks mid/end={self.blocks_mid}/{self.blocks_end} "
@@ -182,19 +202,23 @@ class DriveLog:
     """Tokens the emulator wrote to the bot's polls, in order."""
     sent: list[str] = field(default_factory=list)
     """Texts the emulator accepted from the bot."""
+    hostile: HostileLog = field(default_factory=HostileLog)
+    """What the poisoning peer and the QR stranger did and were told."""
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__)
+        return json.dumps({**self.__dict__, "hostile": self.hostile.__dict__})
 
     @classmethod
     def from_json(cls, text: str) -> DriveLog:
         raw = json.loads(text)
         raw["fault_starts"] = [tuple(x) for x in raw["fault_starts"]]
+        raw["hostile"] = HostileLog(**raw["hostile"])
         return cls(**raw)
 
 
 def new_emulator(seed: int) -> Emulator:
-    return Emulator(hold=HOLD, qr_confirm_after=1, max_batch=random.Random(seed).choice([1, 5, 20]))
+    # QR auto-confirm stays at its default (off): the mix's stranger must never log in.
+    return Emulator(hold=HOLD, max_batch=random.Random(seed).choice([1, 5, 20]))
 
 
 async def drive(
@@ -211,7 +235,9 @@ async def drive(
     log = DriveLog()
     faults: Counter[str] = Counter()
     background: set[asyncio.Task[Any]] = set()
-    schedule = _schedule()
+    hostiles = Hostiles(emu)
+    schedule = _schedule() + hostiles.schedule()
+    hostile_first = hostiles.schedule()
     start = time.monotonic()
     next_fault = start + fault_every
     n = 0
@@ -226,7 +252,10 @@ async def drive(
         else:
             emu.user(10002).send_discu("Weekend plans", tag, token=tag)
         if time.monotonic() >= next_fault:
-            name, action = rng.choice(schedule)
+            # The hostile cases come early in every run (short CI runs included), then
+            # take their turn in the seeded mix like any other fault.
+            early = hostile_first[len(log.fault_starts)] if len(log.fault_starts) < 2 else None
+            name, action = early or rng.choice(schedule)
             faults[name] += 1
             log.fault_starts.append((name, time.monotonic()))
             outcome = action(emu)
@@ -240,6 +269,7 @@ async def drive(
         await asyncio.sleep(1 / rate)
     await asyncio.gather(*background)
     emu.faults.clear()
+    log.hostile = hostiles.finish()
     log.injected = n
     log.faults = dict(faults)
     return log
@@ -257,6 +287,7 @@ def finish_log(emu: Emulator, log: DriveLog, slow_rules: list[Fault]) -> None:
     log.delivered = [d.token for d in emu.service.delivered if d.qq == BOT_QQ and d.token]
     log.sent = [str(r["text"]) for r in emu.sent]
     log.slow_fired = [list(rule.fired_at) for rule in slow_rules]
+    log.hostile.poisoned_at_poll = int(emu.stats()["poisoned"])
 
 
 _KINDS = ("buddy", "group", "discu")
@@ -274,6 +305,9 @@ class Bot:
         self.reply_status: dict[str, str] = {}
         self.reply_errors: list[str] = []
         self.busy = 0
+        self.peer_seen: Counter[str] = Counter()
+        self.unexpected: list[str] = []
+        self.kicks = 0
         self.client = Client(
             BOT_QQ,
             "bot-password",
@@ -286,11 +320,21 @@ class Bot:
             contacts_refresh=None,
         )
         self.client.on()(self._record)
+        self.client.on()(self._kicked)
+
+    async def _kicked(self, event: KickMessage) -> None:
+        self.kicks += 1
 
     async def _record(self, msg: MessageEvent) -> None:
         self.busy += 1
         try:
             tag = msg.text.strip()
+            if tag[:1] == "p" and tag[1:].isdigit():
+                self.peer_seen[tag] += 1  # the poisoning peer's valid control message
+                return
+            if tag[:1] != "m" or not tag[1:].isdigit():
+                self.unexpected.append(tag[:40])
+                return
             if isinstance(msg, GroupMessage):
                 kind = "group"
             elif isinstance(msg, DiscuMessage):
@@ -488,6 +532,10 @@ def _analyse(log: DriveLog, bot: Bot, res: FaultRunResult) -> None:
     res.faults = Counter(log.faults)
     res.delivered = len(set(log.delivered))
     res.seen = len(bot.seen)
+    res.hostile = log.hostile
+    res.peer_seen = bot.peer_seen
+    res.unexpected = bot.unexpected
+    res.kicks_seen = bot.kicks
     seen_tags = Counter(f"m{i}" for _, i in bot.seen)
     res.lost = sorted(set(log.delivered) - set(seen_tags))
     res.duplicated = sorted(t for t, c in seen_tags.items() if c > 1)
