@@ -1,10 +1,11 @@
 """``python -m smartqq`` / ``smartqq``: a thin command line over the library.
 
 Commands: ``demo``, ``legacy-demo``, ``emulator``, ``login``, ``listen``, ``send``,
-``contacts``, ``selfcheck``. Exit codes: 0 success, 1 runtime failure, 2 bad arguments,
-3 a send with uncertain delivery, 4 ``listen`` lost its session (expired, kicked),
-130 interrupted, 141 the output pipe was closed (``smartqq demo | head``).
-No traceback reaches the terminal (set ``SMARTQQ_DEBUG=1`` to see them).
+``contacts``, ``selfcheck``, ``onebot``, ``cluster``, ``gateway``, ``worker``. Exit codes:
+0 success, 1 runtime failure, 2 bad arguments, 3 a send with uncertain delivery, 4 ``listen``
+lost its session (expired, kicked), 130 interrupted, 141 the output pipe was closed
+(``smartqq demo | head``). No traceback reaches the terminal (set ``SMARTQQ_DEBUG=1`` to
+see them).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from smartqq import __version__
 from smartqq.emulator.world import WorldError
 
 from .argtypes import positive_float, positive_int
+from .cluster_cmd import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
 from .commands import add_commands, run_command
 from .onebot_cmd import add_onebot_command
 
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tqq-port", type=port, help="also serve the legacy tqq HTTP interface on this port"
     )
     add_commands(sub)
+    add_cluster_commands(sub)
     add_onebot_command(sub)
     sub.add_parser("selfcheck", help="verify the protocol test vectors of PROTOCOL.md Appendix A")
     return parser
@@ -103,6 +106,8 @@ async def amain(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+    if args.command in CLUSTER_COMMANDS:
+        return await run_cluster_command(args)
     if args.command == "onebot":
         from .onebot_cmd import run_onebot
 

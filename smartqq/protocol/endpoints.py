@@ -37,7 +37,6 @@ __all__ = [
     "get_single_long_nick2",
     "get_user_friends2",
     "getvfwebqq",
-    "heartbeat",
     "login",
     "login2",
     "login_page",
@@ -405,25 +404,6 @@ def logout(s: SessionState) -> HttpRequest:
         ),
         headers=(("Referer", f"http://{s.profile.page_host}/"), ("User-Agent", UA)),
         endpoint="logout",
-    )
-
-
-def heartbeat(s: SessionState, counter: int) -> HttpRequest:
-    """WebQQ 3.0's ``get_msg_tip`` keep-alive (§8); the answer is ignored."""
-    return HttpRequest(
-        "GET",
-        "http://web.qq.com/web2/get_msg_tip",
-        query=(
-            ("uin", ""),
-            ("tp", "1"),
-            ("id", "0"),
-            ("retype", "1"),
-            ("rc", str(counter)),
-            ("lv", "3"),
-            ("t", _ts()),
-        ),
-        headers=(("Referer", "http://web.qq.com/"), ("User-Agent", UA)),
-        endpoint="get_msg_tip",
     )
 
 

@@ -165,16 +165,23 @@ def _int_field(obj: dict[str, Any], key: str, body: bytes | str) -> int | None:
         raise ProtocolError(f"{key} is not an integer", snippet(body)) from None
 
 
-def parse_envelope(body: bytes | str, endpoint: str = "") -> Any:
-    """The ``result`` of ``{"retcode":0,"result":…}``; non-zero codes raise :class:`APIError`."""
+def _coded(body: bytes | str, what: str) -> tuple[dict[str, Any], int]:
+    """The JSON object in ``body`` and its ``retcode`` (or, in the 2015-2017 send form,
+    ``errCode``); :class:`ProtocolError` naming ``what`` when either is missing."""
     obj = decode_json(body)
     if not isinstance(obj, dict):
-        raise ProtocolError("JSON envelope is not an object", snippet(body))
-    retcode = _int_field(obj, "retcode", body)
-    if retcode is None:
-        retcode = _int_field(obj, "errCode", body)
-    if retcode is None:
-        raise ProtocolError("JSON envelope has no retcode", snippet(body))
+        raise ProtocolError(f"{what} is not an object", snippet(body))
+    code = _int_field(obj, "retcode", body)
+    if code is None:
+        code = _int_field(obj, "errCode", body)
+    if code is None:
+        raise ProtocolError(f"{what} has no retcode", snippet(body))
+    return obj, code
+
+
+def parse_envelope(body: bytes | str, endpoint: str = "") -> Any:
+    """The ``result`` of ``{"retcode":0,"result":…}``; non-zero codes raise :class:`APIError`."""
+    obj, retcode = _coded(body, "JSON envelope")
     if retcode != 0:
         errmsg = str(obj.get("errmsg") or obj.get("errMsg") or obj.get("retmsg") or "")
         cls = SessionExpiredError if retcode in retcodes.ENVELOPE_SESSION else APIError
@@ -196,14 +203,7 @@ def parse_send_response(body: bytes | str, endpoint: str = "") -> SendOutcome:
 
     ``100012``/``103``/… raise :class:`SessionExpiredError`; other codes :class:`APIError`.
     """
-    obj = decode_json(body)
-    if not isinstance(obj, dict):
-        raise ProtocolError("send response is not an object", snippet(body))
-    code = _int_field(obj, "retcode", body)
-    if code is None:
-        code = _int_field(obj, "errCode", body)
-    if code is None:
-        raise ProtocolError("send response has no retcode", snippet(body))
+    obj, code = _coded(body, "send response")
     if code in retcodes.SEND_OK:
         return SendOutcome(code, sent=True, uncertain=False)
     if code in retcodes.SEND_UNCERTAIN:

@@ -89,15 +89,17 @@ def load_plugins(
                 target.include_router(router)
                 loaded.append(module.__name__)
     if entry_points if entry_points is not None else not packages:
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
-                obj = ep.load()
+                obj = entry_point.load()
             except Exception as exc:
-                raise PluginError(ep.value, f"{type(exc).__name__}: {exc}") from exc
+                raise PluginError(entry_point.value, f"{type(exc).__name__}: {exc}") from exc
             router = obj if isinstance(obj, Router) else _router_of(obj)
             if router is None:
-                raise PluginError(ep.value, "neither a Router nor a module with a 'router'")
+                raise PluginError(
+                    entry_point.value, "neither a Router nor a module with a 'router'"
+                )
             if not _within(router, target):
                 target.include_router(router)
-                loaded.append(ep.name)
+                loaded.append(entry_point.name)
     return loaded
