@@ -18,36 +18,28 @@ is the SDK's alone and not the emulator's per-message test logs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import itertools
 import json
 import os
 import random
 import sys
 import time
-import tracemalloc
 from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartqq import (
-    Client,
-    DiscuMessage,
-    GroupMessage,
-    KickMessage,
-    MessageEvent,
-    SendStatus,
-)
+from smartqq import Client, DiscuMessage, GroupMessage, KickMessage, MessageEvent, SendStatus
 from smartqq.emulator import BOT_QQ, Emulator, Fault
 from smartqq.errors import SmartQQError
 
 if __package__:
     from .hostile_mix import HostileLog, Hostiles
+    from .memory_probe import MemoryProbe
 else:  # run as a script: the soak's emulator child process (its folder is on sys.path)
     from hostile_mix import HostileLog, Hostiles  # type: ignore[no-redef]
+    from memory_probe import MemoryProbe  # type: ignore[no-redef]
 
 POLL_TIMEOUT = 2.0
 HOLD = 0.5
@@ -106,7 +98,8 @@ class FaultRunResult:
             f"peer_logins={self.hostile.peer_logins} unexpected={len(self.unexpected)} "
             f"poisoned_at_poll={self.hostile.poisoned_at_poll} "
             f"qr codes={self.hostile.qr_codes} answers={self.hostile.qr_answers} "
-            f"confirmed={self.hostile.qr_confirmed} kicks_seen={self.kicks_seen} "
+            f"confirmed={self.hostile.qr_confirmed} kicks seen/scheduled="
+            f"{self.kicks_seen}/{self.faults['kick']} "
             f"rss_kib first/warm/mid/last={self.rss_kib[:1]}/{self.rss_warm_kib}/"
             f"{self.rss_mid_kib}/{self.rss_kib[-1:]} "
             f"blocks mid/end={self.blocks_mid}/{self.blocks_end} "
@@ -116,11 +109,6 @@ class FaultRunResult:
 
 def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 FaultAction = Callable[[Emulator], Any]
@@ -171,22 +159,6 @@ def _schedule() -> list[tuple[str, FaultAction]]:
         ("restart keeping the world", lambda emu: emu.restart()),
         ("kick", lambda emu: emu.kick(BOT_QQ)),
     ]
-
-
-def _areas(snapshot: tracemalloc.Snapshot) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for stat in snapshot.statistics("filename"):
-        name = stat.traceback[0].filename
-        if "smartqq/emulator" in name:
-            area = "emulator (incl. its test logs)"
-        elif "smartqq/" in name:
-            area = "smartqq client/protocol"
-        elif "aiohttp" in name or "yarl" in name or "multidict" in name:
-            area = "aiohttp"
-        else:
-            area = "other"
-        out[area] += stat.size
-    return out
 
 
 @dataclass
@@ -374,60 +346,6 @@ class Bot:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)
-
-
-class MemoryProbe:
-    """Samples RSS every second, and the interpreter's allocated block count at half-way
-    and at the end (``sys.getallocatedblocks``: a net count, free of tracing overhead).
-
-    With ``trace`` (a diagnostic; tracing inflates RSS), tracemalloc runs from the start
-    and the growth from half-way to the end is attributed by area.
-    """
-
-    def __init__(self, res: FaultRunResult, duration: float, trace: bool) -> None:
-        self.res = res
-        self.duration = duration
-        self.trace = trace
-        self.warm_done = False
-        self.mid: Counter[str] | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def _sample(self) -> None:
-        start = time.monotonic()
-        while True:
-            self.res.rss_kib.append(_rss_kib())
-            elapsed = time.monotonic() - start
-            if not self.warm_done and elapsed >= self.duration / 10:
-                self.warm_done = True
-                self.res.rss_warm_kib = _rss_kib()
-            if self.res.rss_mid_kib == 0 and elapsed >= self.duration / 2:
-                gc.collect()
-                self.res.rss_mid_kib = _rss_kib()
-                self.res.blocks_mid = sys.getallocatedblocks()
-                if self.trace:
-                    self.mid = _areas(tracemalloc.take_snapshot())
-            await asyncio.sleep(1.0)
-
-    def start(self) -> None:
-        if self.trace:
-            tracemalloc.start()
-        self._task = asyncio.create_task(self._sample(), name="memory-probe")
-
-    async def stop(self) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        gc.collect()
-        self.res.rss_kib.append(_rss_kib())
-        self.res.blocks_end = sys.getallocatedblocks()
-        if self.trace:
-            final = _areas(tracemalloc.take_snapshot())
-            tracemalloc.stop()
-            if self.mid is not None:
-                self.res.traced_late_growth_kib = {
-                    k: (final[k] - self.mid.get(k, 0)) // 1024 for k in sorted(final)
-                }
 
 
 async def fault_run(
