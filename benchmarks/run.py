@@ -109,6 +109,87 @@ async def run_wire(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def onebot_rows(quick: bool) -> list[dict[str, Any]]:
+    """OneBot v11 events/s beside smartqq's own end-to-end figure of the same run
+    (``onebot_bench.py``, a few seconds); "n/a" where the OneBot layer is missing."""
+    base = {"target": "report", "ok": True}
+    try:
+        import onebot_bench
+
+        result = asyncio.run(onebot_bench.measure(quick))
+    except ImportError as exc:
+        na = "n/a (not available: " + type(exc).__name__ + ")"
+        return [
+            {
+                **base,
+                "figure": ONEBOT_FIGURE,
+                "value": None,
+                "baseline": None,
+                "baseline_name": na,
+                "ratio": None,
+                "unit": "events/s",
+            }
+        ]
+    return [
+        {
+            **base,
+            "figure": ONEBOT_FIGURE,
+            "value": result["onebot_events_per_s"],
+            "baseline": result["smartqq_events_per_s"],
+            "baseline_name": "smartqq end to end in the same run (plain handler)",
+            "ratio": result["onebot_ratio"],
+            "unit": "events/s",
+        },
+        {
+            **base,
+            "figure": "OneBot v11: reply latency p99 (inject -> event -> send_private_msg), ms",
+            "value": result["reply_latency_p99_ms"],
+            "baseline": None,
+            "baseline_name": "",
+            "ratio": None,
+            "unit": "ms",
+        },
+    ]
+
+
+CLUSTER_FIGURE = "cluster: emulator -> gateway -> NATS -> 1 worker -> reply, replies/s"
+
+
+def cluster_rows(quick: bool) -> list[dict[str, Any]]:
+    """``cluster_bench.py`` with one worker beside the single-process client (same run,
+    a few seconds); "n/a" without the cluster extra or a ``nats-server``."""
+    row: dict[str, Any] = {
+        "figure": CLUSTER_FIGURE,
+        "value": None,
+        "baseline": None,
+        "baseline_name": "the single-process client answering the same messages",
+        "ratio": None,
+        "target": "report",
+        "ok": True,
+        "unit": "replies/s",
+    }
+    try:
+        import cluster_bench
+
+        messages, chats = (300 if quick else 1000), 64
+
+        async def both() -> tuple[float, float]:
+            single = await cluster_bench.baseline(messages, chats)
+            with tempfile.TemporaryDirectory() as tmp:
+                rate = await cluster_bench.cluster_row(Path(tmp), messages, chats, 1, 16)
+            return single, rate
+
+        single, rate = asyncio.run(both())
+    except (ImportError, OSError, TimeoutError) as exc:
+        row["baseline_name"] = f"n/a (not available: {type(exc).__name__})"
+        return [row]
+    row.update(value=rate, baseline=single, ratio=rate / single)
+    return [row]
+
+
+ONEBOT_FIGURE = "OneBot v11: client -> OneBot server -> forward WebSocket, events/s"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only profile memory per client by module (memory_profile.py; 100 clients "
         "with --quick, else 1,000)",
+    )
+    parser.add_argument(
+        "--no-cluster", action="store_true", help="skip the cluster row (cluster_bench.py)"
+    )
+    parser.add_argument(
+        "--no-onebot", action="store_true", help="skip the OneBot rows (onebot_bench.py)"
     )
     parser.add_argument(
         "--child", nargs=4, metavar=("KIND", "URL", "N", "EVENTS"), help=argparse.SUPPRESS
@@ -145,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     loopback = next((r["value"] for r in rows if r["figure"].startswith("end to end")), None)
     rows.append(inmemory.inmemory_row(args.quick, loopback))
+    if not args.no_onebot:
+        rows += onebot_rows(args.quick)
+    if not args.no_cluster:
+        rows += cluster_rows(args.quick)
     print(table(rows))
     if args.markdown:
         print("\n" + markdown(rows))

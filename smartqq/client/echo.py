@@ -30,11 +30,15 @@ class EchoFilter:
     ) -> None:
         self.window = window
         self.clock = clock
-        self._sent: deque[tuple[float, str, int, str]] = deque(maxlen=keep)
+        self._keep = keep
+        # Made on the first send: an empty deque is ~0.6 KiB, times 1,000 clients.
+        self._sent: deque[tuple[float, str, int, str]] | None = None
 
     def remember(self, kind: str, target: int, text: str) -> None:
         """A part was sent to (kind, target) with this text."""
         if text:
+            if self._sent is None:
+                self._sent = deque(maxlen=self._keep)
             self._sent.append((self.clock(), kind, target, text))
 
     def claims(self, event: MessageEvent, known: Callable[[MessageEvent], bool]) -> bool:
@@ -43,23 +47,24 @@ class EchoFilter:
         ``known(event)`` tells whether its sender is someone we can name: those are
         people, not echoes.
         """
-        if not self._sent or known(event):
+        sent = self._sent
+        if not sent or known(event):
             return False
         now = self.clock()
-        while self._sent and now - self._sent[0][0] > self.window:
-            self._sent.popleft()
+        while sent and now - sent[0][0] > self.window:
+            sent.popleft()
         text = event.text
-        for index, (_, kind, target, sent_text) in enumerate(self._sent):
+        for index, (_, kind, target, sent_text) in enumerate(sent):
             if sent_text != text or kind != _kind_of(event):
                 continue
             if isinstance(event, GroupMessage | DiscuMessage) and target != event.chat_key[1]:
                 continue  # same words in another group: not ours
-            del self._sent[index]
+            del sent[index]
             return True
         return False
 
     def __len__(self) -> int:
-        return len(self._sent)
+        return len(self._sent) if self._sent is not None else 0
 
 
 def _kind_of(event: MessageEvent) -> str:

@@ -36,6 +36,7 @@ from smartqq.errors import (
 )
 from smartqq.events import Disconnected, Event, LoggedIn, Reconnected, SessionExpired
 from smartqq.protocol import endpoints
+from smartqq.protocol.cookies import PERSISTED_COOKIES
 from smartqq.protocol.flows import (
     LoginFlow,
     NeedCaptcha,
@@ -288,6 +289,8 @@ class Session:
         return state
 
     def adopt(self, state: SessionState) -> None:
+        # What a saved session keeps is all a live one needs: drop the login-time cookies.
+        state.cookies.keep_only(PERSISTED_COOKIES)
         self.swap_secrets(set(state.secrets()))
         if self.state is not None:
             # uins, gids and dids are per login: cached ones now point nowhere.

@@ -14,7 +14,8 @@ from typing import Any
 
 from smartqq.errors import UsageError
 from smartqq.events import Event
-from smartqq.runtime.dispatch import Dispatcher, ErrorHook, HandlerRegistry
+from smartqq.runtime.dispatch import Dispatcher, ErrorHook
+from smartqq.runtime.registry import HandlerRegistry
 from smartqq.runtime.router import Router
 
 __all__ = ["ErrorHook", "Handlers", "dispatcher_for", "load_app", "run_handlers"]

@@ -64,7 +64,9 @@ class Stamp:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    # allow_nan=False: ``Infinity``/``NaN`` are not JSON; a face id of 1e999 must be refused
+    # when sent, not written into a poll answer that no strict parser can read.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _too_deep(value: Any) -> bool:

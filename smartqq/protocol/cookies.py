@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -205,6 +205,12 @@ class CookieJar:
         if not found:
             return None
         return max(found, key=lambda c: len(c.domain)).value
+
+    def keep_only(self, names: Collection[str]) -> None:
+        """Forget every cookie whose name is not in ``names`` (a live session needs only
+        :data:`PERSISTED_COOKIES`; the login-time ones cost ~2 KiB per client)."""
+        for key in [k for k in self._cookies if k[0] not in names]:
+            self._drop(key)
 
     def delete(self, name: str, domain: str | None = None) -> None:
         want = None if domain is None else domain.lstrip(".").lower()

@@ -49,7 +49,9 @@ _JSON = re.compile(rf'(?i)("({_names})"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}}\s]+)')
 # follows the live sessions; the cap only guards against holders that never retire.
 _MAX_REGISTERED = 50_000
 _registered: dict[str, int] = {}
-_by_prefix: dict[str, list[str]] = {}
+# A prefix held by one value maps to the value itself (a one-item list per secret cost
+# about 1 KiB per client at 1,000 clients), by several to a list, longest first.
+_by_prefix: dict[str, str | list[str]] = {}
 
 
 def register_secret(value: str) -> None:
@@ -63,9 +65,15 @@ def register_secret(value: str) -> None:
         _registered[value] += 1
         return
     _registered[value] = 1
-    bucket = _by_prefix.setdefault(value[:4], [])
-    bucket.append(value)
-    bucket.sort(key=len, reverse=True)  # longest match first
+    prefix = value[:4]
+    held = _by_prefix.get(prefix)
+    if held is None:
+        _by_prefix[prefix] = value
+    else:
+        bucket = [held] if isinstance(held, str) else held
+        bucket.append(value)
+        bucket.sort(key=len, reverse=True)  # longest match first
+        _by_prefix[prefix] = bucket
     if len(_registered) > _MAX_REGISTERED:
         _forget(next(iter(_registered)))
 
@@ -83,10 +91,14 @@ def retire_secret(value: str) -> None:
 
 def _forget(value: str) -> None:
     del _registered[value]
-    bucket = _by_prefix[value[:4]]
-    bucket.remove(value)
-    if not bucket:
-        del _by_prefix[value[:4]]
+    prefix = value[:4]
+    held = _by_prefix[prefix]
+    if isinstance(held, str):
+        del _by_prefix[prefix]
+        return
+    held.remove(value)
+    if len(held) == 1:
+        _by_prefix[prefix] = held[0]
 
 
 def _redact_registered(text: str) -> str:
@@ -98,7 +110,10 @@ def _redact_registered(text: str) -> str:
     while i < end:
         candidates = _by_prefix.get(text[i : i + 4])
         if candidates:
-            hit = next((v for v in candidates if text.startswith(v, i)), None)
+            if isinstance(candidates, str):
+                hit = candidates if text.startswith(candidates, i) else None
+            else:
+                hit = next((v for v in candidates if text.startswith(v, i)), None)
             if hit is not None:
                 parts += (text[start:i], "***")
                 i = start = i + len(hit)

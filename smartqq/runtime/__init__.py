@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from .backoff import Backoff
 from .commands import CommandCall
-from .dispatch import Dispatcher, EventStream, HandlerRegistry
+from .dispatch import Dispatcher, EventStream
 from .lifecycle import BotRuntime
 from .middleware import ErrorHook, RateLimit, drop_self_echo
 from .plugins import PluginError
+from .registry import HandlerRegistry
 from .router import Router
 
 __all__ = [

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar
 
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent
@@ -42,7 +42,7 @@ from .router import Router, _Plan
 from .streams import EventStream
 from .workers import ChatWorkers, spawn
 
-__all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler", "HandlerRegistry"]
+__all__ = ["Dispatcher", "ErrorHook", "EventStream", "Handler"]
 
 log = logging.getLogger("smartqq.dispatch")
 E = TypeVar("E", bound=Event)
@@ -51,6 +51,12 @@ in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
 """True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 Concurrency = Literal["chat", "task"]
+_set_private = object.__setattr__
+_Fast = tuple[tuple[Handler, tuple[_Callable, ...], Registration], ...]
+# The fast path, its direct job, and the poll_type that with from_uin is the chat key.
+# (fast path, its direct job and that job's coroutine function, chat key kind, count).
+_Route = tuple[_Fast | None, Registration | None, Any, str | None, int]
+_Item = tuple[_Fast | None, Event]  # what a worker runs: the fast path (or None) and the event
 
 
 @dataclass(slots=True)
@@ -99,10 +105,19 @@ class Dispatcher:
         self._streams: set[EventStream[Any]] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
-        self.concurrency: Concurrency = concurrency
-        self.workers: ChatWorkers[Event] = ChatWorkers(
-            self._process, self.tasks, max_workers=max_workers
+        self._per_chat = concurrency == "chat"
+        self.workers: ChatWorkers[_Item] = ChatWorkers(
+            self._handle,
+            self.tasks,
+            max_workers=max_workers,
+            enter=_enter_handler,
+            on_error=self._direct_failed,
         )
+
+    @property
+    def concurrency(self) -> Concurrency:
+        """``"chat"`` (per-chat workers) or ``"task"`` (a task per event); fixed at creation."""
+        return "chat" if self._per_chat else "task"
 
     # -- registration (the legacy clients and tests call these directly) -------------
 
@@ -123,23 +138,36 @@ class Dispatcher:
     def dispatch(self, event: Event) -> int:
         """Hand ``event`` to waiters, streams and handlers; return how many handlers
         can take its class (filters are evaluated later, on the worker)."""
-        event.bind(self._owner)
+        # event.bind(owner), inlined: this runs once per received event.
+        _set_private(event, "__pydantic_private__", {"client": self._owner})
         if self._waiters and self._match_waiters(event):
             self._offer(event)
             return 0
         if self._streams:
             self._offer(event)
-        plan = self.router.plan(type(event))
+        cls = type(event)
+        plan = self.router._plans.get(cls)  # Router.plan's cache, read without the call
         if plan is None:
-            return 0
-        inline = self._inline_regs(plan, type(event))
+            plan = self.router.plan(cls)
+            if plan is None:
+                return 0
+        inline = plan.inline
+        if inline is False:
+            inline = self._inline_regs(plan, cls)
         if inline is not None:
             return self._run_inline(inline, event)
-        if self.concurrency == "chat":
-            self.workers.submit(chat_key(event), event)
+        route: _Route = plan.fast if plan.fast is not False else self._fast_regs(plan, cls)
+        fast, direct, handler, kind, count = route
+        if self._per_chat:
+            # MessageEvent.chat_key without the property call where the class keeps it.
+            key = (kind, event.from_uin) if kind is not None else chat_key(event)  # type: ignore[attr-defined]
+            if direct is not None:  # one coroutine handler: the worker awaits it itself
+                self.workers.call(key, handler, event, direct)
+            else:
+                self.workers.call(key, self._handle, (fast, event), None)
         else:
-            spawn(self._process(event), "smartqq-event", self.tasks)
-        return len(plan.regs) + len(plan.children)
+            spawn(self._run_task((fast, event)), "smartqq-event", self.tasks)
+        return count
 
     def _offer(self, event: Event) -> None:
         for stream in list(self._streams):
@@ -159,11 +187,45 @@ class Dispatcher:
 
     def _inline_regs(self, plan: _Plan, cls: type[Event]) -> tuple[Registration, ...] | None:
         # Noted on the root plan: any registration drops the plan, so this is recomputed.
-        if plan.inline is not False:
-            return plan.inline
         regs: list[Registration] = []
-        plan.inline = tuple(regs) if _collect_simple(self.router, cls, regs) else None
+        simple = _collect_flat(self.router, cls, regs, _is_simple)
+        plan.inline = tuple(regs) if simple else None
         return plan.inline
+
+    def _fast_regs(self, plan: _Plan, cls: type[Event]) -> _Route:
+        """The worker's fast path for ``cls``, or None when the router tree must run.
+
+        Taken when every handler that can take ``cls`` is plain (only the event as
+        argument, sync predicates, no command), no router on the way has middleware,
+        no filter object is shared (so each is still asked once per event) and, for
+        messages, no command exists anywhere (the automatic ``/help`` needs the tree).
+        """
+        regs: list[Registration] = []
+        ok = _collect_flat(self.router, cls, regs, _is_plain)
+        filters = [f for r in regs for f in r.filters]
+        if len(set(filters)) != len(filters):
+            ok = False
+        if ok and issubclass(cls, MessageEvent) and self.router.commands():
+            ok = False
+        fast: _Fast | None = (
+            tuple(
+                (r.callback, tuple(f for f in r.filters if isinstance(f, _Callable)), r)
+                for r in regs
+            )
+            if ok
+            else None
+        )
+        # One coroutine handler and no predicate (the common bot): a direct worker job.
+        direct = None
+        if fast is not None and len(fast) == 1 and not fast[0][1] and fast[0][2].is_async:
+            direct = fast[0][2]
+        # The chat key's first half when cls keeps MessageEvent's chat_key (from_uin).
+        kind = None
+        if issubclass(cls, MessageEvent) and cls.chat_key is MessageEvent.chat_key:
+            kind = cls.poll_type
+        handler = direct.callback if direct is not None else None
+        plan.fast = route = (fast, direct, handler, kind, len(plan.regs) + len(plan.children))
+        return route
 
     def _run_inline(self, regs: tuple[Registration, ...], event: Event) -> int:
         ran = 0
@@ -184,9 +246,48 @@ class Dispatcher:
                 break
         return ran
 
-    async def _process(self, event: Event) -> None:
-        # Set in the worker's (or the event task's) own context: it only runs handlers.
+    async def _run_task(self, item: _Item) -> None:
+        # A task of its own ("task" mode): it only runs handlers.
         in_handler.set(True)
+        await self._handle(item)
+
+    async def _process(self, event: Event) -> None:
+        """Run ``event`` through the whole router tree here, in the caller's task (the
+        cluster worker's ``run_handlers``: its partition already keeps chats in order)."""
+        in_handler.set(True)
+        await self._propagate(event)
+
+    async def _handle(self, item: _Item) -> None:
+        """Run one event's handlers (on its chat's worker or its own task)."""
+        fast, event = item
+        if fast is None:
+            await self._propagate(event)
+            return
+        # The fast path: what the router tree would do for plain handlers, without
+        # the per-event context, data mapping and calls through the tree.
+        for callback, predicates, reg in fast:
+            if predicates and not all(_predicate(p, event) for p in predicates):
+                continue
+            try:
+                result: Any = callback(event)
+                if reg.is_async or inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._report(exc, event, callback, reg.router.name)
+                continue
+            if reg.block:
+                return
+
+    async def _direct_failed(self, exc: Exception, event: Event, reg: Registration | None) -> None:
+        # A direct job's handler raised (a _handle job never does: it reports itself).
+        if reg is None:
+            await self._report(exc, event, None)
+        else:
+            await self._report(exc, event, reg.callback, reg.router.name)
+
+    async def _propagate(self, event: Event) -> None:
         context = EventContext(self._report, event)
         data: dict[str, Any] = {"client": self._owner}
         try:
@@ -311,116 +412,40 @@ class Dispatcher:
             self.workers.reopen()
 
 
-class HandlerRegistry:
-    """Router methods over ``self._dispatcher.router``; shared by every client.
-
-    ``Client`` (and the legacy ``TQQClient``) are the root of their router tree:
-    ``client.on``, ``client.command``, ``client.include_router`` and the rest act on
-    the dispatcher's root :class:`Router`, so a client needs no router state of its
-    own, only ``self._dispatcher``.
-    """
-
-    _dispatcher: Dispatcher
-
-    @property
-    def router(self) -> Router:
-        """The root router (handlers registered on the client itself live here)."""
-        return self._dispatcher.router
-
-    def on(
-        self,
-        event_type: type[Event] | None = None,
-        /,
-        *filters: object,
-        filter: Callable[[Any], Any] | None = None,
-        block: bool = False,
-    ) -> Callable[[F], F]:
-        """Register a handler: ``@client.on(BuddyMessage)`` or ``@client.on()`` with an
-        annotation; filters as in :meth:`Router.on`. Returns the function unchanged."""
-        return self._dispatcher.router.on(event_type, *filters, filter=filter, block=block)
-
-    def command(
-        self,
-        name: str,
-        *filters: object,
-        description: str = "",
-        aliases: tuple[str, ...] | list[str] = (),
-        cooldown: float = 0.0,
-        cooldown_scope: Literal["chat", "user"] = "chat",
-        cooldown_reply: str | None = None,
-        prefixes: tuple[str, ...] | None = None,
-        block: bool = False,
-    ) -> Callable[[F], F]:
-        """Register a command on the root router (see :meth:`Router.command`)."""
-        return self._dispatcher.router.command(
-            name,
-            *filters,
-            description=description,
-            aliases=aliases,
-            cooldown=cooldown,
-            cooldown_scope=cooldown_scope,
-            cooldown_reply=cooldown_reply,
-            prefixes=prefixes,
-            block=block,
-        )
-
-    @overload
-    def middleware(self, fn: F, /) -> F: ...
-
-    @overload
-    def middleware(self, *, outer: bool) -> Callable[[F], F]: ...
-
-    def middleware(self, fn: Any = None, *, outer: bool = False) -> Any:
-        """Inner middleware around every matched handler (``outer=True``: outer)."""
-        if fn is None:
-            return self._dispatcher.router.middleware(outer=outer)
-        return self._dispatcher.router.middleware(fn)
-
-    def outer_middleware(self, fn: F) -> F:
-        """Outer middleware around everything done with an event, before filters."""
-        return self._dispatcher.router.outer_middleware(fn)
-
-    def include_router(self, router: Router) -> Router:
-        """Add a router (after those already included); returns it."""
-        return self._dispatcher.router.include_router(router)
-
-    def add_handler(
-        self,
-        event_type: type[Event],
-        callback: Handler,
-        filter: Callable[[Any], bool] | None = None,
-    ) -> None:
-        self._dispatcher.router.add_handler(event_type, callback, filter)
-
-    def remove_handler(self, callback: Handler) -> None:
-        self._dispatcher.router.remove_handler(callback)
-
-    async def wait_for(
-        self,
-        event_type: type[E],
-        *,
-        check: Callable[[E], bool] | None = None,
-        timeout: float | None = None,
-        chat: MessageEvent | Hashable | None = None,
-        sender: int | None = None,
-    ) -> E:
-        """The next event of ``event_type`` passing ``check``; ``TimeoutError`` after
-        ``timeout``. ``chat=msg`` (or a ``chat_key``) keeps to one chat, ``sender=uin``
-        to one person. Matched at dispatch, so it works from inside a handler of
-        the same chat."""
-        key = chat.chat_key if isinstance(chat, MessageEvent) else chat
-        return await self._dispatcher.wait_for(event_type, check, timeout, chat=key, sender=sender)
-
-
-def _collect_simple(router: Router, cls: type[Event], out: list[Registration]) -> bool:
-    """Flatten the plan for ``cls`` into ``out`` if all of it can run inline."""
+def _collect_flat(
+    router: Router, cls: type[Event], out: list[Registration], ok: Callable[[Registration], bool]
+) -> bool:
+    """Flatten the plan for ``cls`` into ``out`` if no middleware is on the way and
+    every registration passes ``ok``."""
     plan = router.plan(cls)
     if plan is None:
         return True
-    if router._outer or router._inner or not all(r.simple for r in plan.regs):
+    if router._outer or router._inner or not all(ok(r) for r in plan.regs):
         return False
     out.extend(plan.regs)
-    return all(_collect_simple(child, cls, out) for child in plan.children)
+    return all(_collect_flat(child, cls, out, ok) for child in plan.children)
+
+
+def _is_simple(reg: Registration) -> bool:
+    return reg.simple
+
+
+def _is_plain(reg: Registration) -> bool:
+    return reg.plain
+
+
+def _enter_handler() -> None:
+    # Once per worker task (its own context): stop() must not wait for itself from here.
+    in_handler.set(True)
+
+
+def _predicate(flt: _Callable, event: Event) -> bool:
+    # As EventContext asks a filter, with its log line, minus the memo and the await.
+    try:
+        return bool(flt.fn(event))
+    except Exception:
+        log.exception("filter %r failed on %s", flt, type(event).__name__)
+        return False
 
 
 def _safe_filter(check: Callable[[Any], Any], event: Event) -> bool:

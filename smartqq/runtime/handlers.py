@@ -39,6 +39,7 @@ class Registration:
         "name",
         "optional",
         "params",
+        "plain",
         "router",
         "simple",
         "task_name",
@@ -68,15 +69,16 @@ class Registration:
         self.optional: frozenset[str] = frozenset()
         self.kwargs_all = False
         self._read_signature()
-        # A plain function with no filters but sync predicates and no extra parameters
-        # can run inline at dispatch: the dispatcher's fast path for counters and loggers.
-        self.simple = (
-            not self.is_async
-            and command is None
+        # No command, no parameter but the event, no filters but sync predicates: the
+        # handler needs no per-event data, so the worker may call it directly.
+        self.plain = (
+            command is None
             and not self.params
             and not self.kwargs_all
             and all(isinstance(f, _Callable) and _is_sync(f.fn) for f in filters)
         )
+        # A plain *function* can even run inline at dispatch (counters and loggers).
+        self.simple = self.plain and not self.is_async
 
     def _read_signature(self) -> None:
         try:

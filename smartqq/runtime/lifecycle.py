@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import DiscuMessage, GroupMessage, MessageEvent
 
-from .dispatch import HandlerRegistry, in_handler
+from .dispatch import in_handler
 from .plugins import load_plugins as _load_plugins
+from .registry import HandlerRegistry
 
 if TYPE_CHECKING:
     from smartqq.content import Font

@@ -44,7 +44,7 @@ _epoch = 0  # bumped by every change to any router
 
 
 class _Plan:
-    __slots__ = ("children", "inline", "regs")
+    __slots__ = ("children", "fast", "inline", "regs")
 
     def __init__(self, regs: tuple[Registration, ...], children: tuple[Router, ...]) -> None:
         self.regs = regs
@@ -52,6 +52,9 @@ class _Plan:
         # The dispatcher's note on the root plan: the flat handler list when every
         # handler can run inline, None when it cannot, False before it was worked out.
         self.inline: tuple[Registration, ...] | Literal[False] | None = False
+        # Likewise for the worker's fast path: (callback, predicates, block) per handler
+        # when no handler needs data, middleware, commands or shared filters.
+        self.fast: Any = False  # the dispatcher's _Fast | None once worked out
 
 
 class Router:

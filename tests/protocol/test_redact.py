@@ -70,3 +70,21 @@ NO_STARS = st.characters(blacklist_characters="*")  # "***" is what replaces a s
 def test_a_registered_value_never_survives(secret: str, before: str, after: str) -> None:
     register_secret(secret)
     assert secret not in redact(before + secret + after)
+
+
+def test_values_sharing_a_prefix_are_all_redacted_and_retired_one_by_one() -> None:
+    # One value per prefix is stored bare, several as a list; both shapes must redact.
+    short, longer = "zq9Kshared", "zq9Kshared-and-longer"
+    register_secret(short)
+    try:
+        assert redact(f"a {short} b") == "a *** b"
+        register_secret(longer)
+        try:
+            assert redact(f"{longer} {short}") == "*** ***"
+        finally:
+            retire_secret(longer)
+        assert redact(f"{longer}") == "***-and-longer"
+        assert redact(f"{short}") == "***"
+    finally:
+        retire_secret(short)
+    assert redact(f"{short} {longer}") == f"{short} {longer}"

@@ -18,30 +18,28 @@ is the SDK's alone and not the emulator's per-message test logs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import itertools
 import json
 import os
 import random
 import sys
 import time
-import tracemalloc
 from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartqq import (
-    Client,
-    DiscuMessage,
-    GroupMessage,
-    MessageEvent,
-    SendStatus,
-)
+from smartqq import Client, DiscuMessage, GroupMessage, KickMessage, MessageEvent, SendStatus
 from smartqq.emulator import BOT_QQ, Emulator, Fault
 from smartqq.errors import SmartQQError
+
+if __package__:
+    from .hostile_mix import HostileLog, Hostiles
+    from .memory_probe import MemoryProbe
+else:  # run as a script: the soak's emulator child process (its folder is on sys.path)
+    from hostile_mix import HostileLog, Hostiles  # type: ignore[no-redef]
+    from memory_probe import MemoryProbe  # type: ignore[no-redef]
 
 POLL_TIMEOUT = 2.0
 HOLD = 0.5
@@ -63,6 +61,12 @@ class FaultRunResult:
     replies: Counter[str] = field(default_factory=Counter)
     reply_errors: list[str] = field(default_factory=list)
     leftover_tasks: list[str] = field(default_factory=list)
+    hostile: HostileLog = field(default_factory=HostileLog)
+    peer_seen: Counter[str] = field(default_factory=Counter)
+    """The poisoning peer's valid control messages, as the bot's handlers saw them."""
+    unexpected: list[str] = field(default_factory=list)
+    """Texts the handlers saw that nobody should have delivered (poison, say)."""
+    kicks_seen: int = 0
     fd_before: int = 0
     fd_after: int = 0
     rss_kib: list[int] = field(default_factory=list)
@@ -87,6 +91,15 @@ class FaultRunResult:
             f"max_gap_after_fault={self.max_gap_after_fault:.2f}s "
             f"(worst: {max(self.gaps, key=self.gaps.__getitem__, default='-')}) "
             f"replies={dict(self.replies)} "
+            f"poison sent={self.hostile.poison_sent} answers={self.hostile.poison_answers} "
+            f"inject refused={self.hostile.inject_refused} "
+            f"accepted={self.hostile.inject_accepted} "
+            f"controls ok/seen={len(self.hostile.controls_ok)}/{sum(self.peer_seen.values())} "
+            f"peer_logins={self.hostile.peer_logins} unexpected={len(self.unexpected)} "
+            f"poisoned_at_poll={self.hostile.poisoned_at_poll} "
+            f"qr codes={self.hostile.qr_codes} answers={self.hostile.qr_answers} "
+            f"confirmed={self.hostile.qr_confirmed} kicks seen/scheduled="
+            f"{self.kicks_seen}/{self.faults['kick']} "
             f"rss_kib first/warm/mid/last={self.rss_kib[:1]}/{self.rss_warm_kib}/"
             f"{self.rss_mid_kib}/{self.rss_kib[-1:]} "
             f"blocks mid/end={self.blocks_mid}/{self.blocks_end} "
@@ -96,11 +109,6 @@ class FaultRunResult:
 
 def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 FaultAction = Callable[[Emulator], Any]
@@ -153,22 +161,6 @@ def _schedule() -> list[tuple[str, FaultAction]]:
     ]
 
 
-def _areas(snapshot: tracemalloc.Snapshot) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for stat in snapshot.statistics("filename"):
-        name = stat.traceback[0].filename
-        if "smartqq/emulator" in name:
-            area = "emulator (incl. its test logs)"
-        elif "smartqq/" in name:
-            area = "smartqq client/protocol"
-        elif "aiohttp" in name or "yarl" in name or "multidict" in name:
-            area = "aiohttp"
-        else:
-            area = "other"
-        out[area] += stat.size
-    return out
-
-
 @dataclass
 class DriveLog:
     """What the emulator side did and delivered; JSON-able for the child process."""
@@ -182,19 +174,23 @@ class DriveLog:
     """Tokens the emulator wrote to the bot's polls, in order."""
     sent: list[str] = field(default_factory=list)
     """Texts the emulator accepted from the bot."""
+    hostile: HostileLog = field(default_factory=HostileLog)
+    """What the poisoning peer and the QR stranger did and were told."""
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__)
+        return json.dumps({**self.__dict__, "hostile": self.hostile.__dict__})
 
     @classmethod
     def from_json(cls, text: str) -> DriveLog:
         raw = json.loads(text)
         raw["fault_starts"] = [tuple(x) for x in raw["fault_starts"]]
+        raw["hostile"] = HostileLog(**raw["hostile"])
         return cls(**raw)
 
 
 def new_emulator(seed: int) -> Emulator:
-    return Emulator(hold=HOLD, qr_confirm_after=1, max_batch=random.Random(seed).choice([1, 5, 20]))
+    # QR auto-confirm stays at its default (off): the mix's stranger must never log in.
+    return Emulator(hold=HOLD, max_batch=random.Random(seed).choice([1, 5, 20]))
 
 
 async def drive(
@@ -211,7 +207,9 @@ async def drive(
     log = DriveLog()
     faults: Counter[str] = Counter()
     background: set[asyncio.Task[Any]] = set()
-    schedule = _schedule()
+    hostiles = Hostiles(emu)
+    schedule = _schedule() + hostiles.schedule()
+    hostile_first = hostiles.schedule()
     start = time.monotonic()
     next_fault = start + fault_every
     n = 0
@@ -226,7 +224,10 @@ async def drive(
         else:
             emu.user(10002).send_discu("Weekend plans", tag, token=tag)
         if time.monotonic() >= next_fault:
-            name, action = rng.choice(schedule)
+            # The hostile cases come early in every run (short CI runs included), then
+            # take their turn in the seeded mix like any other fault.
+            early = hostile_first[len(log.fault_starts)] if len(log.fault_starts) < 2 else None
+            name, action = early or rng.choice(schedule)
             faults[name] += 1
             log.fault_starts.append((name, time.monotonic()))
             outcome = action(emu)
@@ -240,6 +241,7 @@ async def drive(
         await asyncio.sleep(1 / rate)
     await asyncio.gather(*background)
     emu.faults.clear()
+    log.hostile = hostiles.finish()
     log.injected = n
     log.faults = dict(faults)
     return log
@@ -257,6 +259,7 @@ def finish_log(emu: Emulator, log: DriveLog, slow_rules: list[Fault]) -> None:
     log.delivered = [d.token for d in emu.service.delivered if d.qq == BOT_QQ and d.token]
     log.sent = [str(r["text"]) for r in emu.sent]
     log.slow_fired = [list(rule.fired_at) for rule in slow_rules]
+    log.hostile.poisoned_at_poll = int(emu.stats()["poisoned"])
 
 
 _KINDS = ("buddy", "group", "discu")
@@ -274,6 +277,9 @@ class Bot:
         self.reply_status: dict[str, str] = {}
         self.reply_errors: list[str] = []
         self.busy = 0
+        self.peer_seen: Counter[str] = Counter()
+        self.unexpected: list[str] = []
+        self.kicks = 0
         self.client = Client(
             BOT_QQ,
             "bot-password",
@@ -286,11 +292,21 @@ class Bot:
             contacts_refresh=None,
         )
         self.client.on()(self._record)
+        self.client.on()(self._kicked)
+
+    async def _kicked(self, event: KickMessage) -> None:
+        self.kicks += 1
 
     async def _record(self, msg: MessageEvent) -> None:
         self.busy += 1
         try:
             tag = msg.text.strip()
+            if tag[:1] == "p" and tag[1:].isdigit():
+                self.peer_seen[tag] += 1  # the poisoning peer's valid control message
+                return
+            if tag[:1] != "m" or not tag[1:].isdigit():
+                self.unexpected.append(tag[:40])
+                return
             if isinstance(msg, GroupMessage):
                 kind = "group"
             elif isinstance(msg, DiscuMessage):
@@ -330,60 +346,6 @@ class Bot:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)
-
-
-class MemoryProbe:
-    """Samples RSS every second, and the interpreter's allocated block count at half-way
-    and at the end (``sys.getallocatedblocks``: a net count, free of tracing overhead).
-
-    With ``trace`` (a diagnostic; tracing inflates RSS), tracemalloc runs from the start
-    and the growth from half-way to the end is attributed by area.
-    """
-
-    def __init__(self, res: FaultRunResult, duration: float, trace: bool) -> None:
-        self.res = res
-        self.duration = duration
-        self.trace = trace
-        self.warm_done = False
-        self.mid: Counter[str] | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def _sample(self) -> None:
-        start = time.monotonic()
-        while True:
-            self.res.rss_kib.append(_rss_kib())
-            elapsed = time.monotonic() - start
-            if not self.warm_done and elapsed >= self.duration / 10:
-                self.warm_done = True
-                self.res.rss_warm_kib = _rss_kib()
-            if self.res.rss_mid_kib == 0 and elapsed >= self.duration / 2:
-                gc.collect()
-                self.res.rss_mid_kib = _rss_kib()
-                self.res.blocks_mid = sys.getallocatedblocks()
-                if self.trace:
-                    self.mid = _areas(tracemalloc.take_snapshot())
-            await asyncio.sleep(1.0)
-
-    def start(self) -> None:
-        if self.trace:
-            tracemalloc.start()
-        self._task = asyncio.create_task(self._sample(), name="memory-probe")
-
-    async def stop(self) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        gc.collect()
-        self.res.rss_kib.append(_rss_kib())
-        self.res.blocks_end = sys.getallocatedblocks()
-        if self.trace:
-            final = _areas(tracemalloc.take_snapshot())
-            tracemalloc.stop()
-            if self.mid is not None:
-                self.res.traced_late_growth_kib = {
-                    k: (final[k] - self.mid.get(k, 0)) // 1024 for k in sorted(final)
-                }
 
 
 async def fault_run(
@@ -488,6 +450,10 @@ def _analyse(log: DriveLog, bot: Bot, res: FaultRunResult) -> None:
     res.faults = Counter(log.faults)
     res.delivered = len(set(log.delivered))
     res.seen = len(bot.seen)
+    res.hostile = log.hostile
+    res.peer_seen = bot.peer_seen
+    res.unexpected = bot.unexpected
+    res.kicks_seen = bot.kicks
     seen_tags = Counter(f"m{i}" for _, i in bot.seen)
     res.lost = sorted(set(log.delivered) - set(seen_tags))
     res.duplicated = sorted(t for t, c in seen_tags.items() if c > 1)

@@ -18,6 +18,8 @@ from smartqq.emulator.sessions import MAX_QR
 from smartqq.protocol.hashing import hash33
 from smartqq.testing import make_client
 
+from .hostile_mix import POISON
+
 TIMEOUT = 10.0
 
 
@@ -194,6 +196,31 @@ async def test_poison_is_refused_when_sent_and_innocents_arrive(emu: Emulator) -
             await asyncio.wait_for(done.wait(), TIMEOUT)
             assert sorted(received) == sorted(f"innocent {i}" for i in range(48))
             assert emu.stats()["poisoned"] == 0
+
+
+@pytest.mark.parametrize(("name", "content"), POISON, ids=[n for n, _ in POISON])
+async def test_every_poison_of_the_fault_mix_is_refused_and_never_queued(
+    emu: Emulator, name: str, content: str
+) -> None:
+    # A face id of 1e999 used to be queued (and written into poll2 as ``Infinity``, which
+    # is not JSON) while the sender was told 100006.
+    async with make_client(emu, qq=10001, password="bot-password") as bot:
+        assert bot.state is not None
+        session = emu.service.live(10001)
+        assert session is not None
+        r = {
+            "to": session.handle("qq", 10002),
+            "content": content,
+            "psessionid": bot.state.psessionid,
+            "clientid": bot.state.clientid,
+            "msg_id": 1,
+        }
+        body = ("r=" + quote(json.dumps(r))).encode()
+        status, _, answer = await raw(emu, http("POST", "/channel/send_buddy_msg2", body))
+        assert status == 200
+        assert json.loads(answer)["retcode"] == 100006, name
+        assert emu.sent == []
+        assert not emu.service.queues.get(10002)
 
 
 # -- item 9: no session takeover --------------------------------------------------------

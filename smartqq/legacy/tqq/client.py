@@ -36,7 +36,8 @@ from smartqq.legacy.errors import NotLoggedInError, TooFastError
 from smartqq.protocol.http import HttpRequest
 from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.runtime.backoff import Backoff
-from smartqq.runtime.dispatch import Dispatcher, EventStream, HandlerRegistry
+from smartqq.runtime.dispatch import Dispatcher, EventStream
+from smartqq.runtime.registry import HandlerRegistry
 from smartqq.transport import AiohttpTransport, Transport
 
 from . import commands as cmd
