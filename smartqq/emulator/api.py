@@ -8,38 +8,38 @@ from typing import Any
 
 from smartqq.protocol.hashing import friend_hash, friend_hash_password_error, friend_hash_quicksort
 
-from .http import EmuRequest, EmuResponse, int_param, jsonr, read_r
+from .http import EmuRequest, EmuResponse, int_param, json_response, read_r
 from .state import Session, State
 
 __all__ = ["ROUTES"]
 
 
-def _session(svc: State, request: EmuRequest) -> tuple[Session | None, dict[str, Any] | None]:
+def _session(state: State, request: EmuRequest) -> tuple[Session | None, dict[str, Any] | None]:
     r, fields = read_r(request)
     vf = (r or {}).get("vfwebqq") or fields.get("vfwebqq")
-    s = svc.find_by_vfwebqq(str(vf)) if vf else None
+    s = state.find_by_vfwebqq(str(vf)) if vf else None
     if s is None:
         # get_self_info2 carries only cookies; so did some clients' other GETs.
-        qq = svc.skeys.get(request.cookies.get("skey", ""))
-        s = svc.live(qq) if qq is not None else None
+        qq = state.skeys.get(request.cookies.get("skey", ""))
+        s = state.live(qq) if qq is not None else None
     return s, r
 
 
 def _denied() -> EmuResponse:
-    return jsonr({"retcode": 100101, "errmsg": "error"})
+    return json_response({"retcode": 100101, "errmsg": "error"})
 
 
-async def getvfwebqq(svc: State, request: EmuRequest) -> EmuResponse:
-    qq = svc.skeys.get(request.cookies.get("skey", ""))
+async def getvfwebqq(state: State, request: EmuRequest) -> EmuResponse:
+    qq = state.skeys.get(request.cookies.get("skey", ""))
     referer = request.header("Referer")
     if qq is None or "qq.com" not in referer:
-        return jsonr({"retcode": 100000})
+        return json_response({"retcode": 100000})
     ptwebqq = request.param("ptwebqq", "")
-    if ptwebqq not in ("", svc.pending_ptwebqq.get(qq)):
-        return jsonr({"retcode": 100001})
-    live = svc.live(qq)
-    vf = live.vfwebqq if live else svc.pending_vfwebqq.setdefault(qq, secrets.token_hex(40))
-    return jsonr({"retcode": 0, "result": {"vfwebqq": vf}})
+    if ptwebqq not in ("", state.pending_ptwebqq.get(qq)):
+        return json_response({"retcode": 100001})
+    live = state.live(qq)
+    vf = live.vfwebqq if live else state.pending_vfwebqq.setdefault(qq, secrets.token_hex(40))
+    return json_response({"retcode": 0, "result": {"vfwebqq": vf}})
 
 
 def _hash_ok(s: Session, given: Any) -> bool:
@@ -51,24 +51,24 @@ def _hash_ok(s: Session, given: Any) -> bool:
     return any(given.upper() == f(s.qq, p) for f in variants for p in {s.ptwebqq, ""})
 
 
-def _hashed_session(svc: State, request: EmuRequest) -> tuple[Session | None, EmuResponse]:
+def _hashed_session(state: State, request: EmuRequest) -> tuple[Session | None, EmuResponse]:
     """The session of a POST whose ``r`` must carry a valid friend hash, or the refusal."""
-    s, r = _session(svc, request)
+    s, r = _session(state, request)
     if s is None or r is None:
         return None, _denied()
     if not _hash_ok(s, r.get("hash")):
-        return None, jsonr({"retcode": 100101, "errmsg": "hash"})
+        return None, json_response({"retcode": 100101, "errmsg": "hash"})
     return s, _denied()
 
 
-async def get_user_friends2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, refusal = _hashed_session(svc, request)
+async def get_user_friends2(state: State, request: EmuRequest) -> EmuResponse:
+    s, refusal = _hashed_session(state, request)
     if s is None:
         return refusal
-    acc = svc.world.account(s.qq)
+    acc = state.world.account(s.qq)
     friends, marknames, vipinfo, info = [], [], [], []
     for qq, entry in acc.friends.items():
-        f = svc.world.accounts[qq]
+        f = state.world.accounts[qq]
         uin = s.handle("qq", qq)
         friends.append({"flag": entry.category * 4, "uin": uin, "categories": entry.category})
         if entry.markname:
@@ -76,7 +76,7 @@ async def get_user_friends2(svc: State, request: EmuRequest) -> EmuResponse:
         vipinfo.append({"vip_level": 0, "u": uin, "is_vip": 0})
         info.append({"face": f.face, "flag": 8388608, "nick": f.nick, "uin": uin})
     categories = [{"index": i, "sort": i, "name": n} for i, n in enumerate(acc.categories) if i > 0]
-    return jsonr(
+    return json_response(
         {
             "retcode": 0,
             "result": {
@@ -90,12 +90,12 @@ async def get_user_friends2(svc: State, request: EmuRequest) -> EmuResponse:
     )
 
 
-async def get_group_name_list_mask2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, refusal = _hashed_session(svc, request)
+async def get_group_name_list_mask2(state: State, request: EmuRequest) -> EmuResponse:
+    s, refusal = _hashed_session(state, request)
     if s is None:
         return refusal
-    groups = svc.world.groups_of(s.qq)
-    return jsonr(
+    groups = state.world.groups_of(s.qq)
+    return json_response(
         {
             "retcode": 0,
             "result": {
@@ -115,25 +115,25 @@ async def get_group_name_list_mask2(svc: State, request: EmuRequest) -> EmuRespo
     )
 
 
-async def get_discus_list(svc: State, request: EmuRequest) -> EmuResponse:
-    s, _ = _session(svc, request)
+async def get_discus_list(state: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(state, request)
     if s is None:
         return _denied()
-    return jsonr(
+    return json_response(
         {
             "retcode": 0,
             "result": {
                 "dnamelist": [
                     {"name": d.name, "did": s.handle("discu", d.id)}
-                    for d in svc.world.discussions_of(s.qq)
+                    for d in state.world.discussions_of(s.qq)
                 ]
             },
         }
     )
 
 
-def _profile(svc: State, s: Session, qq: int) -> dict[str, Any]:
-    a = svc.world.accounts[qq]
+def _profile(state: State, s: Session, qq: int) -> dict[str, Any]:
+    a = state.world.accounts[qq]
     return {
         "birthday": {"month": 1, "year": 1990, "day": 1},
         "face": a.face,
@@ -158,13 +158,13 @@ def _profile(svc: State, s: Session, qq: int) -> dict[str, Any]:
     }
 
 
-async def get_self_info2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, _ = _session(svc, request)
+async def get_self_info2(state: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(state, request)
     if s is None:
         return _denied()
-    info = _profile(svc, s, s.qq)
-    info.update(account=s.qq, lnick=svc.world.account(s.qq).lnick, vfwebqq=s.vfwebqq)
-    return jsonr({"retcode": 0, "result": info})
+    info = _profile(state, s, s.qq)
+    info.update(account=s.qq, lnick=state.world.account(s.qq).lnick, vfwebqq=s.vfwebqq)
+    return json_response({"retcode": 0, "result": info})
 
 
 def _target(s: Session, request: EmuRequest) -> int | None:
@@ -172,59 +172,59 @@ def _target(s: Session, request: EmuRequest) -> int | None:
     return s.resolve(tuin, "qq") if tuin is not None else None
 
 
-async def get_friend_info2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, _ = _session(svc, request)
+async def get_friend_info2(state: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(state, request)
     if s is None:
         return _denied()
     qq = _target(s, request)
     if qq is None:
-        return jsonr({"retcode": 100001, "errmsg": "error"})
-    info = _profile(svc, s, qq)
-    live = svc.live(qq)
+        return json_response({"retcode": 100001, "errmsg": "error"})
+    info = _profile(state, s, qq)
+    live = state.live(qq)
     info["stat"] = 10 if live else 20
     info["client_type"] = 41 if live else 1
-    return jsonr({"retcode": 0, "result": info})
+    return json_response({"retcode": 0, "result": info})
 
 
-async def get_single_long_nick2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, _ = _session(svc, request)
+async def get_single_long_nick2(state: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(state, request)
     if s is None:
         return _denied()
     qq = _target(s, request)
     if qq is None:
-        return jsonr({"retcode": 100001, "errmsg": "error"})
-    return jsonr(
+        return json_response({"retcode": 100001, "errmsg": "error"})
+    return json_response(
         {
             "retcode": 0,
-            "result": [{"uin": s.handle("qq", qq), "lnick": svc.world.accounts[qq].lnick}],
+            "result": [{"uin": s.handle("qq", qq), "lnick": state.world.accounts[qq].lnick}],
         }
     )
 
 
-async def get_friend_uin2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, _ = _session(svc, request)
+async def get_friend_uin2(state: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(state, request)
     if s is None:
         return _denied()
     tuin = int_param(request.param("tuin"))
-    if request.param("type") == "4" and tuin in svc.world.groups:
-        return jsonr({"retcode": 0, "result": {"uiuin": "", "account": tuin, "uin": tuin}})
+    if request.param("type") == "4" and tuin in state.world.groups:
+        return json_response({"retcode": 0, "result": {"uiuin": "", "account": tuin, "uin": tuin}})
     qq = _target(s, request)
     if qq is None:
-        return jsonr({"retcode": 100001, "errmsg": "error"})
-    return jsonr({"retcode": 0, "result": {"uiuin": "", "account": qq, "uin": tuin}})
+        return json_response({"retcode": 100001, "errmsg": "error"})
+    return json_response({"retcode": 0, "result": {"uiuin": "", "account": qq, "uin": tuin}})
 
 
-async def get_group_info_ext2(svc: State, request: EmuRequest) -> EmuResponse:
-    s, _ = _session(svc, request)
+async def get_group_info_ext2(state: State, request: EmuRequest) -> EmuResponse:
+    s, _ = _session(state, request)
     if s is None:
         return _denied()
     code = int_param(request.param("gcode"))
-    g = svc.world.groups.get(code) if code is not None else None
+    g = state.world.groups.get(code) if code is not None else None
     if g is None or s.qq not in g.members:
-        return jsonr({"retcode": 6, "errmsg": "error"})
-    accounts = svc.world.accounts
+        return json_response({"retcode": 6, "errmsg": "error"})
+    accounts = state.world.accounts
     members = [{"muin": s.handle("qq", m), "mflag": 0} for m in g.members]
-    return jsonr(
+    return json_response(
         {
             "retcode": 0,
             "result": {
@@ -257,7 +257,7 @@ async def get_group_info_ext2(svc: State, request: EmuRequest) -> EmuResponse:
                 "stats": [
                     {"client_type": 41, "uin": s.handle("qq", m), "stat": 10}
                     for m in g.members
-                    if svc.live(m) is not None
+                    if state.live(m) is not None
                 ],
                 "cards": [{"muin": s.handle("qq", m), "card": c} for m, c in g.cards.items()],
                 "vipinfo": [
@@ -268,7 +268,7 @@ async def get_group_info_ext2(svc: State, request: EmuRequest) -> EmuResponse:
     )
 
 
-async def get_msg_tip(svc: State, request: EmuRequest) -> EmuResponse:
+async def get_msg_tip(state: State, request: EmuRequest) -> EmuResponse:
     return EmuResponse(200, b'{"retcode":0,"result":{"success":0}}')
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from smartqq.protocol.hashing import hash33, password_hash
 
-from .http import EmuRequest, EmuResponse, add_cookie, html, int_param, js
+from .http import EmuRequest, EmuResponse, add_cookie, html, int_param, script_response
 from .images import CAPTCHA_ALPHABET, captcha_png, qr_png
 from .state import QRTicket, State
 
@@ -86,7 +86,7 @@ def _ptuicb(code: int, url: str, message: str, nick: str, sub: int = 0) -> str:
     return f"ptuiCB('{code}','{sub}','{url}','0','{message}', '{safe_nick}');"
 
 
-async def login_page(svc: State, request: EmuRequest) -> EmuResponse:
+async def login_page(state: State, request: EmuRequest) -> EmuResponse:
     sig = secrets.token_urlsafe(48).replace("-", "*").replace("_", "-")
     s_url = html_text.escape(_url(request.param("s_url"), DEFAULT_S_URL), quote=True)
     page = LOGIN_PAGE.format(
@@ -102,67 +102,69 @@ async def login_page(svc: State, request: EmuRequest) -> EmuResponse:
     return resp
 
 
-async def check(svc: State, request: EmuRequest) -> EmuResponse:
+async def check(state: State, request: EmuRequest) -> EmuResponse:
     qq = int_param(request.param("uin"))
     if qq is None or not 0 <= qq < 2**64:
-        return js("ptui_checkVC('1','','\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00','','0');")
+        return script_response(
+            "ptui_checkVC('1','','\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00','','0');"
+        )
     salt = "".join(f"\\x{b:02x}" for b in qq.to_bytes(8, "big"))
-    account = svc.world.accounts.get(qq)
+    account = state.world.accounts.get(qq)
     session = secrets.token_hex(32)
     if account is not None and account.needs_captcha:
         cap_cd = secrets.token_urlsafe(36)
-        resp = js(f"ptui_checkVC('1','{cap_cd}','{salt}','','0');")
+        resp = script_response(f"ptui_checkVC('1','{cap_cd}','{salt}','','0');")
     else:
         code = "!" + "".join(random.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(3))
-        svc.check_codes.put(qq, code)
-        resp = js(f"ptui_checkVC('0','{code}','{salt}','{session}','0');")
+        state.check_codes.put(qq, code)
+        resp = script_response(f"ptui_checkVC('0','{code}','{salt}','{session}','0');")
     add_cookie(resp, "ptvfsession", session, "ptlogin2.qq.com")
     add_cookie(resp, "confirmuin", str(qq), "ptlogin2.qq.com")
     return resp
 
 
-async def captcha(svc: State, request: EmuRequest) -> EmuResponse:
+async def captcha(state: State, request: EmuRequest) -> EmuResponse:
     qq = int_param(request.param("uin"))
     if qq is None:
         return EmuResponse(400, b"bad uin", "text/plain; charset=utf-8")
     code = "".join(random.choice(CAPTCHA_ALPHABET) for _ in range(4))
-    svc.captchas.put(qq, code)
+    state.captchas.put(qq, code)
     resp = EmuResponse(200, captcha_png(code), "image/png")
     add_cookie(resp, "verifysession", secrets.token_hex(32), "qq.com")
     return resp
 
 
-async def login(svc: State, request: EmuRequest) -> EmuResponse:
+async def login(state: State, request: EmuRequest) -> EmuResponse:
     # ptlogin accepted /login without prior cookies in practice: none are required.
     qq = int_param(request.param("u"))
     p, vc = request.param("p"), request.param("verifycode")
     if qq is None or not p or not vc:
-        return js(_ptuicb(7, "", "提交参数错误，请检查。", ""))
-    account = svc.world.accounts.get(qq)
+        return script_response(_ptuicb(7, "", "提交参数错误，请检查。", ""))
+    account = state.world.accounts.get(qq)
     if account is None:
-        return js(_ptuicb(3, "", "您输入的帐号或密码不正确，请重新输入。", ""))
+        return script_response(_ptuicb(3, "", "您输入的帐号或密码不正确，请重新输入。", ""))
     if account.needs_captcha:
-        expected_code = svc.captchas.get(qq)
+        expected_code = state.captchas.get(qq)
         if expected_code is None or vc.upper() != expected_code.upper():
-            svc.captchas.pop(qq)  # a wrong answer burns the captcha
-            return js(_ptuicb(4, "", "您输入的验证码不正确，请重新输入。", "", sub=2))
+            state.captchas.pop(qq)  # a wrong answer burns the captcha
+            return script_response(_ptuicb(4, "", "您输入的验证码不正确，请重新输入。", "", sub=2))
     else:
-        expected_code = svc.check_codes.get(qq)
+        expected_code = state.check_codes.get(qq)
         if expected_code is None or vc.upper() != expected_code.upper():
-            return js(_ptuicb(4, "", "您输入的验证码不正确，请重新输入。", ""))
+            return script_response(_ptuicb(4, "", "您输入的验证码不正确，请重新输入。", ""))
     if p.upper() != password_hash(account.password, qq, vc):
-        return js(_ptuicb(3, "", "您输入的帐号或密码不正确，请重新输入。", ""))
-    svc.captchas.pop(qq)
-    svc.check_codes.pop(qq)
-    url = _issue_ticket(svc, request, qq, "login")
-    resp = js(_ptuicb(0, url, "登录成功！", account.nick))
+        return script_response(_ptuicb(3, "", "您输入的帐号或密码不正确，请重新输入。", ""))
+    state.captchas.pop(qq)
+    state.check_codes.pop(qq)
+    url = _issue_ticket(state, request, qq, "login")
+    resp = script_response(_ptuicb(0, url, "登录成功！", account.nick))
     _sso_cookies(resp, qq)
     return resp
 
 
-def _issue_ticket(svc: State, request: EmuRequest, qq: int, service: str) -> str:
+def _issue_ticket(state: State, request: EmuRequest, qq: int, service: str) -> str:
     ptsigx = secrets.token_hex(64)
-    svc.tickets.put(ptsigx, qq)
+    state.tickets.put(ptsigx, qq)
     aid = _digits(request.param("aid"), DEFAULT_APPID)
     s_url = _url(request.param("u1"), DEFAULT_PROXIED)
     return (
@@ -179,57 +181,57 @@ def _sso_cookies(resp: EmuResponse, qq: int) -> None:
     add_cookie(resp, "supertoken", str(secrets.randbelow(2**31)), "ptlogin2.qq.com")
 
 
-async def ptqrshow(svc: State, request: EmuRequest) -> EmuResponse:
+async def ptqrshow(state: State, request: EmuRequest) -> EmuResponse:
     qrsig = secrets.token_urlsafe(48).replace("_", "*")
-    svc.qr.put(qrsig, QRTicket(qrsig, svc.clock()))
+    state.qr.put(qrsig, QRTicket(qrsig, state.clock()))
     png = qr_png(f"https://ssl.ptlogin2.qq.com/ptqrlogin?k={qrsig[:24]}")
     resp = EmuResponse(200, png, "image/png")
     add_cookie(resp, "qrsig", qrsig, "ptlogin2.qq.com")
     return resp
 
 
-async def ptqrlogin(svc: State, request: EmuRequest) -> EmuResponse:
+async def ptqrlogin(state: State, request: EmuRequest) -> EmuResponse:
     token = int_param(request.param("ptqrtoken"))
     qrsig = request.cookies.get("qrsig", "")
-    ticket = svc.qr.get(qrsig)
+    ticket = state.qr.get(qrsig)
     n = random.randrange(100000000, 999999999)
     if ticket is None or token is None or token != hash33(qrsig):
-        return js(_ptuicb(65, "", f"二维码已失效。({n})", ""))
-    cfg = svc.config
-    if ticket.done or svc.clock() - ticket.created > cfg.qr_lifetime:
-        return js(_ptuicb(65, "", f"二维码已失效。({n})", ""))
+        return script_response(_ptuicb(65, "", f"二维码已失效。({n})", ""))
+    cfg = state.config
+    if ticket.done or state.clock() - ticket.created > cfg.qr_lifetime:
+        return script_response(_ptuicb(65, "", f"二维码已失效。({n})", ""))
     ticket.checks += 1
     if (
         ticket.confirmed_qq is None
         and cfg.qr_confirm_after is not None
         and ticket.checks > cfg.qr_confirm_after
     ):
-        ticket.confirmed_qq = cfg.qr_account or next(iter(svc.world.accounts))
+        ticket.confirmed_qq = cfg.qr_account or next(iter(state.world.accounts))
     if ticket.confirmed_qq is None:
         if cfg.qr_confirm_after is not None and ticket.checks > max(1, cfg.qr_confirm_after // 2):
             ticket.scanned = True
         if ticket.scanned:
-            return js(_ptuicb(67, "", f"二维码认证中。({n})", ""))
-        return js(_ptuicb(66, "", f"二维码未失效。({n})", ""))
+            return script_response(_ptuicb(67, "", f"二维码认证中。({n})", ""))
+        return script_response(_ptuicb(66, "", f"二维码未失效。({n})", ""))
     ticket.done = True
     qq = ticket.confirmed_qq
-    url = _issue_ticket(svc, request, qq, "ptqrlogin")
-    resp = js(_ptuicb(0, url, "登录成功！", svc.world.account(qq).nick))
+    url = _issue_ticket(state, request, qq, "ptqrlogin")
+    resp = script_response(_ptuicb(0, url, "登录成功！", state.world.account(qq).nick))
     _sso_cookies(resp, qq)
     return resp
 
 
-async def check_sig(svc: State, request: EmuRequest) -> EmuResponse:
-    qq = svc.tickets.pop(request.param("ptsigx"))
+async def check_sig(state: State, request: EmuRequest) -> EmuResponse:
+    qq = state.tickets.pop(request.param("ptsigx"))
     if qq is None:
         return html("<html><body>403 Forbidden</body></html>", status=403)
     s_url = _url(request.param("s_url"), DEFAULT_PROXIED)
     resp = html("", status=302)
     resp.headers.append(("Location", s_url))
     skey = "@" + secrets.token_urlsafe(7)[:9]
-    svc.logins.add_skey(skey, qq)
+    state.logins.add_skey(skey, qq)
     ptwebqq = secrets.token_hex(32)
-    svc.pending_ptwebqq[qq] = ptwebqq
+    state.pending_ptwebqq[qq] = ptwebqq
     add_cookie(resp, "uin", f"o{qq:010d}", "qq.com")
     add_cookie(resp, "skey", skey, "qq.com")
     add_cookie(resp, "pt2gguin", f"o{qq:010d}", "qq.com")
@@ -241,19 +243,19 @@ async def check_sig(svc: State, request: EmuRequest) -> EmuResponse:
     return resp
 
 
-async def logout(svc: State, request: EmuRequest) -> EmuResponse:
-    qq = svc.skeys.pop(request.cookies.get("skey", ""), None)
+async def logout(state: State, request: EmuRequest) -> EmuResponse:
+    qq = state.skeys.pop(request.cookies.get("skey", ""), None)
     if qq is not None:
-        s = svc.live(qq)
+        s = state.live(qq)
         if s is not None:
-            svc.end_session(s)
-    resp = js("ptuiCB('0','0','','0','logout', '');")
+            state.end_session(s)
+    resp = script_response("ptuiCB('0','0','','0','logout', '');")
     for name in ("uin", "skey", "ptwebqq", "pt2gguin"):
         add_cookie(resp, name, "", "qq.com", max_age=0)
     return resp
 
 
-async def proxy_page(svc: State, request: EmuRequest) -> EmuResponse:
+async def proxy_page(state: State, request: EmuRequest) -> EmuResponse:
     return html(PROXY_PAGE)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from smartqq.content import Content
 
-from .http import EmuRequest, EmuResponse, html, int_param, jsonr, read_r
+from .http import EmuRequest, EmuResponse, html, int_param, json_response, read_r
 from .mailbox import BadContent, PendingEvent, encode_content, parse_content
 from .state import Session, State
 
@@ -26,41 +26,41 @@ ONLINE = ("online", "away", "busy", "silent", "callme")
 STATUSES = (*ONLINE, "hidden", "offline")
 
 
-def _cookie_qq(svc: State, request: EmuRequest) -> int | None:
-    return svc.skeys.get(request.cookies.get("skey", ""))
+def _cookie_qq(state: State, request: EmuRequest) -> int | None:
+    return state.skeys.get(request.cookies.get("skey", ""))
 
 
-def _session(svc: State, r: dict[str, Any] | None, fields: dict[str, str]) -> Session | None:
+def _session(state: State, r: dict[str, Any] | None, fields: dict[str, str]) -> Session | None:
     sid = (r or {}).get("psessionid") or fields.get("psessionid") or ""
-    return svc.sessions.get(str(sid)) if sid else None
+    return state.sessions.get(str(sid)) if sid else None
 
 
-async def login2(svc: State, request: EmuRequest) -> EmuResponse:
+async def login2(state: State, request: EmuRequest) -> EmuResponse:
     r, _fields = read_r(request)
     if r is None:
-        return jsonr({"retcode": 100006, "errmsg": "bad r"})
-    qq = _cookie_qq(svc, request)
+        return json_response({"retcode": 100006, "errmsg": "bad r"})
+    qq = _cookie_qq(state, request)
     if qq is None:
-        return jsonr({"retcode": 108 if not request.cookies else 103, "errmsg": "error"})
+        return json_response({"retcode": 108 if not request.cookies else 103, "errmsg": "error"})
     ptwebqq = str(r.get("ptwebqq") or "")
-    expected = svc.pending_ptwebqq.get(qq)
-    live = svc.live(qq)
+    expected = state.pending_ptwebqq.get(qq)
+    live = state.live(qq)
     old_sid = str(r.get("psessionid") or "")
-    if "key" in r and old_sid and old_sid in svc.sessions:
-        s = svc.sessions[old_sid]
+    if "key" in r and old_sid and old_sid in state.sessions:
+        s = state.sessions[old_sid]
         if s.qq != qq or s.ended:
-            return jsonr({"retcode": 103, "errmsg": "error"})
-        svc.renew(s)
+            return json_response({"retcode": 103, "errmsg": "error"})
+        state.renew(s)
     else:
         known = {"", expected, live.ptwebqq if live else None}
         if ptwebqq not in known:
-            return jsonr({"retcode": 100001, "errmsg": "ptwebqq"})
+            return json_response({"retcode": 100001, "errmsg": "ptwebqq"})
         profile = "webqq3" if "passwd_sig" in r else "smartqq"
-        s = svc.open_session(qq, str(r.get("clientid", "")), ptwebqq or (expected or ""), profile)
+        s = state.open_session(qq, str(r.get("clientid", "")), ptwebqq or (expected or ""), profile)
         status = str(r.get("status") or "online")
         s.status = status if status in STATUSES else "online"
     host = request.peer
-    return jsonr(
+    return json_response(
         {
             "retcode": 0,
             "result": {
@@ -78,75 +78,77 @@ async def login2(svc: State, request: EmuRequest) -> EmuResponse:
     )
 
 
-def _idle(svc: State) -> EmuResponse:
-    form = svc.config.idle
+def _idle(state: State) -> EmuResponse:
+    form = state.config.idle
     if form == "504":
         return html("<html><body>504 Gateway Time-out</body></html>", status=504)
     if form == "errmsg":
-        return jsonr({"errmsg": "error!!!", "retcode": 0})
-    return jsonr({"retcode": 102, "errmsg": ""})
+        return json_response({"errmsg": "error!!!", "retcode": 0})
+    return json_response({"retcode": 102, "errmsg": ""})
 
 
-async def poll2(svc: State, request: EmuRequest) -> EmuResponse:
-    svc.journal.polls += 1
+async def poll2(state: State, request: EmuRequest) -> EmuResponse:
+    state.journal.polls += 1
     r, fields = read_r(request)
-    s = _session(svc, r, fields)
+    s = _session(state, r, fields)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error"})
-    deadline = svc.clock() + svc.config.hold
+        return json_response({"retcode": 103, "errmsg": "error"})
+    deadline = state.clock() + state.config.hold
     while True:
         if s.kick_pending:
             s.kick_pending = False
             value = {"way": "poll", "show_reason": 1, "reason": s.kick_reason}
-            return jsonr({"retcode": 0, "result": [{"poll_type": "kick_message", "value": value}]})
+            return json_response(
+                {"retcode": 0, "result": [{"poll_type": "kick_message", "value": value}]}
+            )
         if s.ended:
-            return jsonr({"retcode": 103, "errmsg": "error"})
-        if svc.is_expired(s):
-            return jsonr({"retcode": svc.config.expiry_retcode, "t": "0"})
-        if svc.config.require_probe and not s.probed:
-            return jsonr({"errmsg": "error", "retcode": 103})
-        every = svc.config.rotate_ptwebqq_every
-        if every is not None and svc.clock() - s.last_rotation >= every:
-            s.last_rotation = svc.clock()
+            return json_response({"retcode": 103, "errmsg": "error"})
+        if state.is_expired(s):
+            return json_response({"retcode": state.config.expiry_retcode, "t": "0"})
+        if state.config.require_probe and not s.probed:
+            return json_response({"errmsg": "error", "retcode": 103})
+        every = state.config.rotate_ptwebqq_every
+        if every is not None and state.clock() - s.last_rotation >= every:
+            s.last_rotation = state.clock()
             s.ptwebqq = secrets.token_hex(24)
-            return jsonr({"retcode": 116, "p": s.ptwebqq})
+            return json_response({"retcode": 116, "p": s.ptwebqq})
         if not request.alive():
             raise asyncio.CancelledError  # the client left; keep its events queued
-        events = svc.mail.take(s.qq, max(1, svc.config.max_batch))
+        events = state.mail.take(s.qq, max(1, state.config.max_batch))
         if events:
-            return _deliver(svc, s, events)
-        remaining = deadline - svc.clock()
+            return _deliver(state, s, events)
+        remaining = deadline - state.clock()
         if remaining <= 0:
-            return _idle(svc)
+            return _idle(state)
         s.wake.clear()
-        svc.journal.waiters += 1
+        state.journal.waiters += 1
         try:
             await asyncio.wait_for(s.wake.wait(), remaining)
         except TimeoutError:
             pass
         finally:
-            svc.journal.waiters -= 1
+            state.journal.waiters -= 1
 
 
-def _deliver(svc: State, s: Session, events: list[PendingEvent]) -> EmuResponse:
+def _deliver(state: State, s: Session, events: list[PendingEvent]) -> EmuResponse:
     """The batch, with what to do once it was (or could not be) written."""
-    body, carried = svc.mail.answer(s, events)
+    body, carried = state.mail.answer(s, events)
     qq = s.qq
     resp = EmuResponse(200, body)
-    resp.commit = lambda: svc.record_delivery(qq, carried)
-    resp.rollback = lambda: svc.mail.requeue(qq, carried)
+    resp.commit = lambda: state.record_delivery(qq, carried)
+    resp.rollback = lambda: state.mail.requeue(qq, carried)
     return resp
 
 
-def _send_ok(svc: State) -> EmuResponse:
-    if svc.config.send_form == "errCode":
-        return jsonr({"errCode": 0, "msg": "send ok"})
-    return jsonr({"retcode": 0, "result": "ok"})
+def _send_ok(state: State) -> EmuResponse:
+    if state.config.send_form == "errCode":
+        return json_response({"errCode": 0, "msg": "send ok"})
+    return json_response({"retcode": 0, "result": "ok"})
 
 
-def _rate_limited(svc: State, s: Session) -> bool:
-    rate = svc.config.send_rate
-    now = svc.clock()
+def _rate_limited(state: State, s: Session) -> bool:
+    rate = state.config.send_rate
+    now = state.clock()
     s.send_times.append(now)
     if rate is None:
         return False
@@ -158,22 +160,22 @@ def _text_of(content: Content) -> str:
     return str(content)
 
 
-async def _send(svc: State, request: EmuRequest, kind: str) -> EmuResponse:
+async def _send(state: State, request: EmuRequest, kind: str) -> EmuResponse:
     r, fields = read_r(request)
     if r is None:
-        return jsonr({"retcode": 100006, "errmsg": "error!!!"})
-    s = _session(svc, r, fields)
+        return json_response({"retcode": 100006, "errmsg": "error!!!"})
+    s = _session(state, r, fields)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error!!!"})
-    if s.ended or svc.is_expired(s):
-        return jsonr({"retcode": 100012, "errmsg": "error!!!"})
+        return json_response({"retcode": 103, "errmsg": "error!!!"})
+    if s.ended or state.is_expired(s):
+        return json_response({"retcode": 100012, "errmsg": "error!!!"})
     try:
         # Refused here, not at poll time: one peer's unencodable content (a lone
         # surrogate, nesting too deep) must never cost another client its messages.
         content = parse_content(r.get("content"))
         encode_content(content)
     except BadContent:
-        return jsonr({"retcode": 100006, "errmsg": "error!!!"})
+        return json_response({"retcode": 100006, "errmsg": "error!!!"})
     key = {"buddy": "to", "sess": "to", "group": "group_uin", "discu": "did"}[kind]
     handle = int_param(r.get(key))
     target: int | None = None
@@ -181,7 +183,7 @@ async def _send(svc: State, request: EmuRequest, kind: str) -> EmuResponse:
         target = s.resolve(
             handle, {"buddy": "qq", "sess": "qq", "group": "group", "discu": "discu"}[kind]
         )
-    world = svc.world
+    world = state.world
     sender = s.qq
     if target is None or (
         (kind == "buddy" and target not in world.account(sender).friends)
@@ -193,14 +195,14 @@ async def _send(svc: State, request: EmuRequest, kind: str) -> EmuResponse:
             kind == "discu"
             and (target not in world.discussions or sender not in world.discussions[target].members)
         )
-        or (kind == "sess" and svc.shared_chat(sender, target) is None)
+        or (kind == "sess" and state.shared_chat(sender, target) is None)
     ):
-        return jsonr({"retcode": 100001, "errmsg": "error!!!"})
-    limited = _rate_limited(svc, s)
-    deliver = not limited or svc.config.deliver_on_1202
+        return json_response({"retcode": 100001, "errmsg": "error!!!"})
+    limited = _rate_limited(state, s)
+    deliver = not limited or state.config.deliver_on_1202
     if deliver:
-        svc.deliver(kind, sender, target, content, echo=svc.config.self_echo and kind != "sess")
-    svc.journal.record_sent(
+        state.deliver(kind, sender, target, content, echo=state.config.self_echo and kind != "sess")
+    state.journal.record_sent(
         {
             "path": request.path,
             "kind": kind,
@@ -210,80 +212,80 @@ async def _send(svc: State, request: EmuRequest, kind: str) -> EmuResponse:
             "content": list(content.raw or ()),
             "msg_id": r.get("msg_id"),
             "delivered": deliver,
-            "t": svc.clock(),
+            "t": state.clock(),
         }
     )
     if limited:
-        return jsonr({"errmsg": "error!!!", "retcode": 1202})
-    return _send_ok(svc)
+        return json_response({"errmsg": "error!!!", "retcode": 1202})
+    return _send_ok(state)
 
 
-async def send_buddy(svc: State, request: EmuRequest) -> EmuResponse:
-    return await _send(svc, request, "buddy")
+async def send_buddy(state: State, request: EmuRequest) -> EmuResponse:
+    return await _send(state, request, "buddy")
 
 
-async def send_qun(svc: State, request: EmuRequest) -> EmuResponse:
-    return await _send(svc, request, "group")
+async def send_qun(state: State, request: EmuRequest) -> EmuResponse:
+    return await _send(state, request, "group")
 
 
-async def send_discu(svc: State, request: EmuRequest) -> EmuResponse:
-    return await _send(svc, request, "discu")
+async def send_discu(state: State, request: EmuRequest) -> EmuResponse:
+    return await _send(state, request, "discu")
 
 
-async def send_sess(svc: State, request: EmuRequest) -> EmuResponse:
-    return await _send(svc, request, "sess")
+async def send_sess(state: State, request: EmuRequest) -> EmuResponse:
+    return await _send(state, request, "sess")
 
 
-def _query_session(svc: State, request: EmuRequest) -> Session | None:
+def _query_session(state: State, request: EmuRequest) -> Session | None:
     r, fields = read_r(request)
-    s = _session(svc, r, fields)
+    s = _session(state, r, fields)
     if s is None:
         vf = (r or {}).get("vfwebqq") or fields.get("vfwebqq")
-        s = svc.find_by_vfwebqq(str(vf)) if vf else None
+        s = state.find_by_vfwebqq(str(vf)) if vf else None
     if s is not None and s.ended:
         s = None
     return s
 
 
-async def get_online_buddies2(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def get_online_buddies2(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error"})
+        return json_response({"retcode": 103, "errmsg": "error"})
     s.probed = True
     out = []
-    for qq in svc.world.account(s.qq).friends:
-        acc = svc.world.accounts[qq]
-        live = svc.live(qq)
+    for qq in state.world.account(s.qq).friends:
+        acc = state.world.accounts[qq]
+        live = state.live(qq)
         status = live.status if live else acc.status
         if status in ONLINE:
             out.append(
                 {"uin": s.handle("qq", qq), "status": status, "client_type": 41 if live else 1}
             )
-    return jsonr({"retcode": 0, "result": out})
+    return json_response({"retcode": 0, "result": out})
 
 
-async def get_recent_list2(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def get_recent_list2(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error"})
+        return json_response({"retcode": 103, "errmsg": "error"})
     out: list[dict[str, int]] = [
-        {"uin": s.handle("qq", q), "type": 0} for q in svc.world.account(s.qq).friends
+        {"uin": s.handle("qq", q), "type": 0} for q in state.world.account(s.qq).friends
     ]
-    out += [{"uin": s.handle("group", g.code), "type": 1} for g in svc.world.groups_of(s.qq)]
-    out += [{"uin": s.handle("discu", d.id), "type": 2} for d in svc.world.discussions_of(s.qq)]
-    return jsonr({"retcode": 0, "result": out})
+    out += [{"uin": s.handle("group", g.code), "type": 1} for g in state.world.groups_of(s.qq)]
+    out += [{"uin": s.handle("discu", d.id), "type": 2} for d in state.world.discussions_of(s.qq)]
+    return json_response({"retcode": 0, "result": out})
 
 
-async def get_discu_info(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def get_discu_info(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error"})
+        return json_response({"retcode": 103, "errmsg": "error"})
     did = int_param(request.param("did"))
     target = s.resolve(did, "discu") if did is not None else None
-    if target is None or target not in svc.world.discussions:
-        return jsonr({"retcode": 6, "errmsg": "error"})
-    d = svc.world.discussions[target]
-    return jsonr(
+    if target is None or target not in state.world.discussions:
+        return json_response({"retcode": 6, "errmsg": "error"})
+    d = state.world.discussions[target]
+    return json_response(
         {
             "retcode": 0,
             "result": {
@@ -294,53 +296,53 @@ async def get_discu_info(svc: State, request: EmuRequest) -> EmuResponse:
                     "mem_list": [{"mem_uin": s.handle("qq", m), "ruin": m} for m in d.members],
                 },
                 "mem_info": [
-                    {"uin": s.handle("qq", m), "nick": svc.world.accounts[m].nick}
+                    {"uin": s.handle("qq", m), "nick": state.world.accounts[m].nick}
                     for m in d.members
                 ],
                 "mem_status": [
                     {"uin": s.handle("qq", m), "status": live.status, "client_type": 41}
                     for m in d.members
-                    if (live := svc.live(m)) is not None
+                    if (live := state.live(m)) is not None
                 ],
             },
         }
     )
 
 
-async def change_status2(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def change_status2(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is None:
-        return jsonr({"retcode": 108, "errmsg": "error"})
+        return json_response({"retcode": 108, "errmsg": "error"})
     status = request.param("newstatus", "")
     if status not in STATUSES:
-        return jsonr({"retcode": 100006, "errmsg": "bad status"})
+        return json_response({"retcode": 100006, "errmsg": "bad status"})
     s.status = status
-    svc.status_changed(s.qq, status, client_type=41)
-    return jsonr({"retcode": 0, "result": "ok"})
+    state.status_changed(s.qq, status, client_type=41)
+    return json_response({"retcode": 0, "result": "ok"})
 
 
-async def logout2(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def logout2(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is not None:
-        svc.status_changed(s.qq, "offline", client_type=41)
-        svc.end_session(s)
-    return jsonr({"retcode": 0, "result": "ok"})
+        state.status_changed(s.qq, "offline", client_type=41)
+        state.end_session(s)
+    return json_response({"retcode": 0, "result": "ok"})
 
 
-async def get_c2cmsg_sig2(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def get_c2cmsg_sig2(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error"})
-    return jsonr(
+        return json_response({"retcode": 103, "errmsg": "error"})
+    return json_response(
         {"retcode": 0, "result": {"type": 0, "value": secrets.token_hex(32), "flags": {"text": 1}}}
     )
 
 
-async def notify_call(svc: State, request: EmuRequest) -> EmuResponse:
-    s = _query_session(svc, request)
+async def notify_call(state: State, request: EmuRequest) -> EmuResponse:
+    s = _query_session(state, request)
     if s is None:
-        return jsonr({"retcode": 103, "errmsg": "error"})
-    return jsonr({"retcode": 0, "result": "ok"})
+        return json_response({"retcode": 103, "errmsg": "error"})
+    return json_response({"retcode": 0, "result": "ok"})
 
 
 Handler = Callable[[State, EmuRequest], Awaitable[EmuResponse]]

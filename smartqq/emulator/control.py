@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .faults import Fault, FaultSet
-from .http import int_param, jsonr
+from .http import int_param, json_response
 from .service import SmartQQService
 from .state import Config
 from .world import World, WorldError
@@ -27,7 +27,7 @@ _KINDS = ("buddy", "group", "discuss", "discu", "sess")
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
-    answer = jsonr(obj, status)
+    answer = json_response(obj, status)
     return web.Response(
         body=answer.body, status=status, content_type="application/json", charset="utf-8"
     )
@@ -109,17 +109,17 @@ class ControlMixin:
         return self.service.hosts
 
     def stats(self) -> dict[str, Any]:
-        svc = self.service
-        journal = svc.journal
+        service = self.service
+        journal = service.journal
         return {
             "online_at": journal.online_at,
             "waiters": journal.waiters,
             "polls": journal.polls,
-            "sessions": len(svc.by_qq),
-            "injected": list(svc.injected),
-            "delivered": [{"token": d.token, "qq": d.qq, "t": d.t} for d in svc.delivered],
-            "replies": list(svc.replies),
-            "hosts": dict(svc.hosts),
+            "sessions": len(service.by_qq),
+            "injected": list(service.injected),
+            "delivered": [{"token": d.token, "qq": d.qq, "t": d.t} for d in service.delivered],
+            "replies": list(service.replies),
+            "hosts": dict(service.hosts),
             "poisoned": journal.poisoned,
         }
 

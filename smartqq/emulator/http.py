@@ -29,10 +29,10 @@ __all__ = [
     "add_cookie",
     "html",
     "int_param",
-    "js",
     "json_body",
-    "jsonr",
+    "json_response",
     "read_r",
+    "script_response",
 ]
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -142,13 +142,13 @@ class EmuResponse:
         return f"<EmuResponse {self.status} {len(self.body)} bytes>"
 
 
-def jsonr(obj: Any, status: int = 200) -> EmuResponse:
+def json_response(obj: Any, status: int = 200) -> EmuResponse:
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     # A lone surrogate that slipped into a value is escaped rather than raising.
     return EmuResponse(status, text.encode("utf-8", errors="backslashreplace"))
 
 
-def js(text: str) -> EmuResponse:
+def script_response(text: str) -> EmuResponse:
     return EmuResponse(200, text.encode(), "application/javascript; charset=utf-8")
 
 

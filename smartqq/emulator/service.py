@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 
 from . import api, auth, channel
 from .faults import Fault, FaultSet
-from .http import EmuRequest, EmuResponse, html, jsonr
+from .http import EmuRequest, EmuResponse, html, json_response
 from .state import Config, State
 from .world import World
 
@@ -92,7 +92,7 @@ class SmartQQService(State):
             raise
         except Exception as exc:  # hostile input must never become a 500
             log.debug("%s failed on bad input: %s", request.path, type(exc).__name__)
-            return jsonr({"retcode": 100006, "errmsg": type(exc).__name__})
+            return json_response({"retcode": 100006, "errmsg": type(exc).__name__})
 
     async def _apply_fault(self, rule: Fault) -> EmuResponse | None:
         if rule.action == "delay":
@@ -105,4 +105,4 @@ class SmartQQService(State):
             return html(f"<html>{status}</html>", status=status)
         if rule.action == "malformed":
             return EmuResponse(200, MALFORMED)
-        return jsonr({"retcode": int(rule.value), "errmsg": "error!!!"})
+        return json_response({"retcode": int(rule.value), "errmsg": "error!!!"})

@@ -252,45 +252,51 @@ def _validate(cmd: str, fields: dict[str, str]) -> None:
 Answerer = Callable[..., str]
 
 
-def _login(svc: TQQService, uin: int, f: dict[str, str], peer: str, answer: Answerer) -> TQQReply:
+def _login(
+    service: TQQService, uin: int, f: dict[str, str], peer: str, answer: Answerer
+) -> TQQReply:
     if not f.get("PS") or f.get("LC") != LC:
         raise _Null
     if uin < 10000 or uin > 0xFFFFFFFF:
         return TQQReply([answer(5)])
-    acc = svc.account(uin)
+    acc = service.account(uin)
     if acc is None or password_md5(acc.password) != f["PS"].lower():
         return TQQReply([answer(0, {"RS": 1, "RA": "密码错误"})])
-    was_online = any(x.uin == uin for x in svc.logins.values())
-    svc.logins[(peer, uin)] = _Login(uin, peer, 10, svc.clock())
+    was_online = any(x.uin == uin for x in service.logins.values())
+    service.logins[(peer, uin)] = _Login(uin, peer, 10, service.clock())
     if not was_online:
-        svc.broadcast_status(uin, 10)
-    cfg = svc.config
+        service.broadcast_status(uin, 10)
+    cfg = service.config
     return TQQReply([answer(0, {"RS": 0, "HI": cfg.heartbeat, "LI": cfg.idle_timeout})])
 
 
-def _logout(svc: TQQService, uin: int, f: dict[str, str], peer: str, answer: Answerer) -> TQQReply:
-    login = svc.logins.get((peer, uin))
+def _logout(
+    service: TQQService, uin: int, f: dict[str, str], peer: str, answer: Answerer
+) -> TQQReply:
+    login = service.logins.get((peer, uin))
     if login is not None:
-        svc._drop(login)
+        service._drop(login)
     return TQQReply([answer(0)])
 
 
-def _list(svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer) -> TQQReply:
-    friends = list(svc.world.accounts[me.uin].friends)
+def _list(
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+) -> TQQReply:
+    friends = list(service.world.accounts[me.uin].friends)
     if int(f.get("TN") or 0) == 0:
         return TQQReply([answer(0, {"FN": len(friends)})])
     return TQQReply([answer(0, {"FN": 1, "SN": len(friends), "UN": RawValue(join_list(friends))})])
 
 
 def _query_stat(
-    svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
 ) -> TQQReply:
-    online = [(uin, svc.status_of(uin)) for uin in svc.world.accounts[me.uin].friends]
-    online = [(uin, st) for uin, st in online if st in (10, 30) and uin in svc.world.accounts]
+    online = [(uin, service.status_of(uin)) for uin in service.world.accounts[me.uin].friends]
+    online = [(uin, st) for uin, st in online if st in (10, 30) and uin in service.world.accounts]
     if int(f.get("TN") or 0) == 0:
         empty = {k: None for k in ("FC",)} | {"FN": 1, "SN": 0, "ST": None, "UN": None, "NK": None}
         return TQQReply([answer(0, {"FN": len(online)}), answer(0, empty)])
-    accs = [svc.world.accounts[uin] for uin, _ in online]
+    accs = [service.world.accounts[uin] for uin, _ in online]
     return TQQReply(
         [
             answer(
@@ -309,73 +315,81 @@ def _query_stat(
 
 
 def _get_info(
-    svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
 ) -> TQQReply:
     uin, level = int(f["UN"]), int(f.get("LV") or 0)
-    acc = svc.account(uin)
+    acc = service.account(uin)
     if acc is None:
         return TQQReply([answer(5)])
     if level <= 1:
         return TQQReply([answer(0, {"LV": level, "UN": uin, "NK": acc.nick})])
-    profile = svc.profile(uin) | {"LV": str(level)}
+    profile = service.profile(uin) | {"LV": str(level)}
     keys = _LV2 if level == 2 else _LV3
     out: dict[str, object] = {k: profile[k] for k in keys}
     return TQQReply([answer(0, out | {"UN": uin, "NK": acc.nick})])
 
 
-def _add(svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer) -> TQQReply:
+def _add(
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+) -> TQQReply:
     target = int(f["UN"])
-    if svc.account(target) is None or target == me.uin:
+    if service.account(target) is None or target == me.uin:
         return TQQReply([answer(5)])
-    cd = svc.auth_policy.get(target, 0)
+    cd = service.auth_policy.get(target, 0)
     if cd == 0:
-        svc.world.accounts[me.uin].friends[target] = FriendEntry()
+        service.world.accounts[me.uin].friends[target] = FriendEntry()
     return TQQReply([answer(0, {"CD": cd, "UN": target})])
 
 
-def _ack(svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer) -> TQQReply:
+def _ack(
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+) -> TQQReply:
     other, cd, reason = int(f["UN"]), int(f["CD"]), f.get("RS", "")
     if cd >= 3:
-        return svc._penalty("Ack_AddToList", answer)
-    if svc.account(other) is None:
+        return service._penalty("Ack_AddToList", answer)
+    if service.account(other) is None:
         return TQQReply([answer(5)])
     if cd == 2:  # we ask `other` to approve us
-        svc.requests.add((me.uin, other))
-        svc.deliver(other, 2, me.uin, reason)
-    elif (other, me.uin) in svc.requests:  # `other` asked us: approve (0) or reject (1)
-        svc.requests.discard((other, me.uin))
+        service.requests.add((me.uin, other))
+        service.deliver(other, 2, me.uin, reason)
+    elif (other, me.uin) in service.requests:  # `other` asked us: approve (0) or reject (1)
+        service.requests.discard((other, me.uin))
         if cd == 0:
-            svc.world.accounts[other].friends[me.uin] = FriendEntry()
-            svc.deliver(other, 3, me.uin, "")
+            service.world.accounts[other].friends[me.uin] = FriendEntry()
+            service.deliver(other, 3, me.uin, "")
         else:
-            svc.deliver(other, 4, me.uin, reason)
+            service.deliver(other, 4, me.uin, reason)
     return TQQReply([answer(0)])
 
 
-def _del(svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer) -> TQQReply:
-    svc.world.accounts[me.uin].friends.pop(int(f["UN"]), None)
+def _del(
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+) -> TQQReply:
+    service.world.accounts[me.uin].friends.pop(int(f["UN"]), None)
     return TQQReply([answer(0) + "&"])
 
 
 def _change_stat(
-    svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
 ) -> TQQReply:
     status = int(f["ST"])
     if status != me.status:
         me.status = status
-        svc.broadcast_status(me.uin, status)
+        service.broadcast_status(me.uin, status)
     return TQQReply([answer(0) + "&"])
 
 
 def _get_msg(
-    svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
 ) -> TQQReply:
-    box = svc.mailboxes.get(me.uin)
-    items = [box.popleft() for _ in range(min(len(box), svc.config.max_messages))] if box else []
+    box = service.mailboxes.get(me.uin)
+    items = (
+        [box.popleft() for _ in range(min(len(box), service.config.max_messages))] if box else []
+    )
     if not items:
         return TQQReply([answer(0, {"MN": 0, "MT": None, "UN": None, "MG": None})])
     for mt, sender, text in items:
-        svc.delivered.append(Delivered(me.uin, mt, sender, text))
+        service.delivered.append(Delivered(me.uin, mt, sender, text))
     out = {
         "MN": len(items),
         "MT": RawValue(join_list(mt for mt, _, _ in items)),
@@ -386,25 +400,25 @@ def _get_msg(
 
 
 def _cltmsg(
-    svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
 ) -> TQQReply:
     text, to = f["MG"], int(f["UN"])
     if len(text.encode()) > 400:
-        svc.last_accepted.pop((me.uin, "CLTMSG"), None)
-        return svc._penalty("CLTMSG", answer)
-    svc.sent.append((me.uin, to, text))
-    if svc.account(to) is not None:  # "sent; the other side may not get it"
-        svc.deliver(to, 9, me.uin, text)
+        service.last_accepted.pop((me.uin, "CLTMSG"), None)
+        return service._penalty("CLTMSG", answer)
+    service.sent.append((me.uin, to, text))
+    if service.account(to) is not None:  # "sent; the other side may not get it"
+        service.deliver(to, 9, me.uin, text)
     return TQQReply([answer(0) + "&"])
 
 
 def _finger(
-    svc: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
+    service: TQQService, me: _Login, f: dict[str, str], peer: str, answer: Answerer
 ) -> TQQReply:
     age, sex, province = f.get("AG", ""), f.get("SX", ""), f.get("PV", "")
     hits = []
-    for acc in svc.world.accounts.values():
-        p = svc.profile(acc.qq)
+    for acc in service.world.accounts.values():
+        p = service.profile(acc.qq)
         if (
             (age and p["AG"] != age)
             or (sex and p["SX"] != sex)

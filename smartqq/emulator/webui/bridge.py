@@ -111,18 +111,18 @@ def session_status(emu: Emulator, qq: int) -> str | None:
 
 def live_sessions(emu: Emulator) -> list[dict[str, Any]]:
     """The live SmartQQ sessions (no secrets: QQ, status, profile, queue length, age)."""
-    svc = emu.service
+    service = emu.service
     now = time.time()
     return [
         {
             "qq": s.qq,
             "status": s.status,
             "profile": s.profile,
-            "queued": len(svc.queues.get(s.qq, ())),
+            "queued": len(service.queues.get(s.qq, ())),
             "age": round(now - s.created, 1),
             "expired": s.expired,
         }
-        for s in list(svc.by_qq.values())
+        for s in list(service.by_qq.values())
         if not s.ended
     ]
 
@@ -143,7 +143,7 @@ async def request_account(emu: Emulator, request: web.Request) -> int | None:
     Read *before* the handler runs: aiohttp caches the parsed form, so the
     handler reads the same body again without touching the socket.
     """
-    svc = emu.service
+    service = emu.service
     fields: dict[str, str] = dict(request.query)
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
         try:
@@ -161,14 +161,14 @@ async def request_account(emu: Emulator, request: web.Request) -> int | None:
     if not isinstance(r, dict):
         r = {}
     sid = str(r.get("psessionid") or fields.get("psessionid") or "")
-    if sid and sid in svc.sessions:
-        return svc.sessions[sid].qq
+    if sid and sid in service.sessions:
+        return service.sessions[sid].qq
     vf = str(r.get("vfwebqq") or fields.get("vfwebqq") or "")
     if vf:
-        s = svc.find_by_vfwebqq(vf)
+        s = service.find_by_vfwebqq(vf)
         if s is not None:
             return s.qq
-    qq = svc.skeys.get(request.cookies.get("skey", ""))
+    qq = service.skeys.get(request.cookies.get("skey", ""))
     if qq is not None:
         return qq
     for name in ("u", "uin"):
@@ -188,8 +188,8 @@ def watch_injected(emu: Emulator, callback: Injected) -> None:
     The service has no listener list for these (only ``on_sent`` for the clients'
     side), so its ``inject`` is wrapped on this one instance, once.
     """
-    svc = emu.service
-    original = svc.inject
+    service = emu.service
+    original = service.inject
     if getattr(original, "_webui_watched", False):
         return
 
@@ -202,7 +202,7 @@ def watch_injected(emu: Emulator, callback: Injected) -> None:
         content: list[Any] | None = None,
     ) -> int:
         count = original(kind, sender, to, text, token, content)
-        qq = svc.injected[-1]["from"] if svc.injected else sender
+        qq = service.injected[-1]["from"] if service.injected else sender
         if not isinstance(qq, int):
             return count
         target = to if to is not None else _default_target(emu, kind, qq)
@@ -211,7 +211,7 @@ def watch_injected(emu: Emulator, callback: Injected) -> None:
         return count
 
     inject._webui_watched = True  # type: ignore[attr-defined]
-    setattr(svc, "inject", inject)  # noqa: B010  (an instance attribute over the method)
+    setattr(service, "inject", inject)  # noqa: B010  (an instance attribute over the method)
 
 
 def _default_target(emu: Emulator, kind: str, qq: int) -> int | None:
