@@ -36,7 +36,6 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import Error as JsError
@@ -65,6 +64,7 @@ from .codec import (
 )
 from .config import SEND_STREAM, Buckets, ClusterConfig
 from .lease import Lease
+from .pull import DurablePull
 
 __all__ = ["AccountRunner", "LeaseLost", "NeedsLogin"]
 
@@ -74,6 +74,8 @@ PENDING = b"pending"
 REPLY_HEADER = "Smartqq-Reply-To"
 _PUBLISH_BATCH = 64
 _SEND_BATCH = 32
+_RETRY_DELAY = 0.5
+"""Seconds before a send request that met an unreachable results bucket comes back."""
 _POLL_GRACE = 0.3
 """Seconds an in-flight poll may still finish after the lease is lost (its answer may be
 on the wire already; aborting it would lose events the service counts as delivered)."""
@@ -153,6 +155,8 @@ class AccountRunner:
         self._session_doc: dict[str, Any] = {}
         self._session_json = ""
         self._sync_lock = asyncio.Lock()
+        self._marks: dict[str, bytes] = {}
+        """Result key -> this runner's ``pending`` mark, for marks whose write may be unseen."""
 
     # -- the poll gate -------------------------------------------------------------------
 
@@ -375,30 +379,16 @@ class AccountRunner:
             ack_wait=self.config.ack_wait,
             max_ack_pending=_SEND_BATCH,
         )
-        while not self.lease.lost.is_set():
-            try:
-                sub = await self.js.pull_subscribe(
-                    send_subject(self.qq), durable=durable, stream=SEND_STREAM, config=config
-                )
-                break
-            except (NatsError, JsError, OSError) as exc:
-                log.info("account %d: send consumer not ready (%s)", self.qq, type(exc).__name__)
-                await asyncio.sleep(0.5)
-        else:
-            return
+        pull = DurablePull(
+            self.js, send_subject(self.qq), durable=durable, stream=SEND_STREAM, config=config
+        )
         try:
             while self.lease.valid():
-                try:
-                    msgs = await sub.fetch(_SEND_BATCH, timeout=1.0)
-                except NatsTimeout:
-                    continue
-                except (NatsError, JsError, OSError):
-                    await asyncio.sleep(0.2)
-                    continue
-                await self._send_batch(msgs)
+                msgs = await pull.fetch(_SEND_BATCH, timeout=1.0)
+                if msgs:
+                    await self._send_batch(msgs)
         finally:
-            with contextlib.suppress(NatsError, JsError, OSError):
-                await sub.unsubscribe()
+            await pull.close()
 
     async def _send_batch(self, msgs: list[Msg]) -> None:
         """One lane per chat: a chat's replies go out in order, chats in parallel."""
@@ -411,8 +401,19 @@ class AccountRunner:
             lanes.setdefault(chat, []).append(msg)
 
         async def lane(queue: list[Msg]) -> None:
-            for msg in queue:
-                await self._handle_send(msg)
+            for i, msg in enumerate(queue):
+                try:
+                    await self._handle_send(msg)
+                except _TryLater as exc:
+                    # The rest of this chat waits too, so its replies stay in order.
+                    log.info("account %d: results bucket unavailable (%s); retrying", self.qq, exc)
+                    for later in queue[i:]:
+                        with contextlib.suppress(NatsError, JsError, OSError):
+                            await later.nak(delay=_RETRY_DELAY)
+                    return
+                except Exception:
+                    # Never end the send loop: unacked, the request comes back after ack_wait.
+                    log.exception("account %d: handling a send request failed", self.qq)
 
         await asyncio.gather(*(lane(q) for q in lanes.values()))
 
@@ -435,26 +436,41 @@ class AccountRunner:
             await msg.ack()
 
     async def _send_once(self, data: bytes, rkey: str) -> bytes:
-        """Send one reply unless an earlier holder may have; the answer as result bytes."""
+        """Send one reply unless an earlier holder may have; the answer as result bytes.
+
+        Raises :class:`_TryLater` when the results bucket cannot be reached: without
+        the ``pending`` mark a send could be repeated after a takeover. The mark
+        carries a token of this attempt, so a mark whose acknowledgement was lost is
+        recognised as ours (written, nothing sent yet) when the request comes back.
+        """
         try:
             event, content, font = decode_send(data)
         except (ValueError, KeyError, TypeError, SmartQQError) as exc:
             return _error(f"unreadable send request ({type(exc).__name__})")
+        mark = self._marks.get(rkey) or PENDING + b":" + uuid.uuid4().hex.encode()
+        self._marks[rkey] = mark
         try:
-            await self.buckets.results.create(rkey, PENDING)
+            await self.buckets.results.create(rkey, mark)
         except KeyWrongLastSequenceError:
             try:
                 earlier = (await self.buckets.results.get(rkey)).value or PENDING
             except KeyNotFoundError:
                 earlier = PENDING
-            if earlier != PENDING:
-                return earlier
-            kind, target = reply_target(event)
-            log.warning("account %d: a send was in flight at takeover: uncertain", self.qq)
-            uncertain = SendResult(
-                kind=kind, target=target, msg_ids=(), status=SendStatus.UNCERTAIN
-            )
-            return _ok(uncertain)
+            except (NatsError, JsError, OSError) as exc:
+                raise _TryLater(type(exc).__name__) from None
+            if earlier != mark:
+                del self._marks[rkey]
+                if not _is_pending(earlier):
+                    return earlier
+                kind, target = reply_target(event)
+                log.warning("account %d: a send was in flight at takeover: uncertain", self.qq)
+                uncertain = SendResult(
+                    kind=kind, target=target, msg_ids=(), status=SendStatus.UNCERTAIN
+                )
+                return _ok(uncertain)
+        except (NatsError, JsError, OSError) as exc:
+            raise _TryLater(type(exc).__name__) from None
+        del self._marks[rkey]
         assert self.client is not None
         try:
             result = await self.client.reply_to(event, content, font=font)
@@ -462,6 +478,14 @@ class AccountRunner:
             return _error(f"{type(exc).__name__}: {exc}")
         self.sent += 1
         return _ok(result)
+
+
+class _TryLater(Exception):
+    """A send request must wait: the results bucket did not answer."""
+
+
+def _is_pending(data: bytes) -> bool:
+    return data == PENDING or data.startswith(PENDING + b":")
 
 
 def _ok(result: SendResult) -> bytes:
@@ -474,7 +498,7 @@ def _error(message: str) -> bytes:
 
 def parse_reply(data: bytes) -> SendResult | str | None:
     """A result document: the SendResult, an error message, or None while pending."""
-    if data == PENDING:
+    if _is_pending(data):
         return None
     doc = json.loads(data)
     if doc.get("ok"):

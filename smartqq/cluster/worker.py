@@ -37,7 +37,6 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import Error as JsError
@@ -52,6 +51,7 @@ from .account import REPLY_HEADER, parse_reply
 from .app import ErrorHook, dispatcher_for, run_handlers
 from .codec import decode_event, encode_send, result_key, send_subject
 from .config import EVENTS_STREAM, Buckets, ClusterConfig, connect, ensure_jetstream
+from .pull import DurablePull
 
 __all__ = ["NatsReplier", "RemoteSendError", "Worker"]
 
@@ -201,38 +201,27 @@ class Worker:
             max_deliver=-1,
             filter_subjects=subjects if len(subjects) > 1 else None,
         )
-        while not self._stopping:
-            try:
-                sub = await self._js.pull_subscribe(
-                    subjects[0], durable=durable, stream=EVENTS_STREAM, config=config
-                )
-                break
-            except (NatsError, JsError, OSError) as exc:
-                log.warning("worker: consumer %s not ready (%s)", durable, exc)
-                await asyncio.sleep(1.0)
-        else:
-            return
-        while not self._stopping:
-            try:
-                msgs = await sub.fetch(1, timeout=5.0)
-            except NatsTimeout:
-                continue
-            except (NatsError, JsError, OSError):
-                await asyncio.sleep(0.2)
-                continue
-            for msg in msgs:
-                async with self._sem:
-                    # Shielded: stop() cancels idle pulls at once but lets handlers finish.
-                    task = asyncio.ensure_future(self._handle(msg))
-                    self._busy.add(task)
-                    try:
-                        await asyncio.shield(task)
-                    except Exception:
-                        # A bug of ours, not a handler's (those go to the error hook): the
-                        # event stays unacked and is redelivered; the partition goes on.
-                        log.exception("worker: handling %s failed", msg.subject)
-                    finally:
-                        self._busy.discard(task)
+        pull = DurablePull(
+            self._js, subjects[0], durable=durable, stream=EVENTS_STREAM, config=config
+        )
+        try:
+            while not self._stopping:
+                msgs = await pull.fetch(1, timeout=5.0)
+                for msg in msgs:
+                    async with self._sem:
+                        # Shielded: stop() cancels idle pulls at once but lets handlers finish.
+                        task = asyncio.ensure_future(self._handle(msg))
+                        self._busy.add(task)
+                        try:
+                            await asyncio.shield(task)
+                        except Exception:
+                            # A bug of ours, not a handler's (those go to the error hook): the
+                            # event stays unacked and is redelivered; the partition goes on.
+                            log.exception("worker: handling %s failed", msg.subject)
+                        finally:
+                            self._busy.discard(task)
+        finally:
+            await pull.close()
 
     async def _handle(self, msg: Msg) -> None:
         headers = msg.headers or {}
