@@ -127,7 +127,7 @@ class Client(InfoCalls, BotRuntime):
         self._poller = Poller(
             self._session,
             PollMachine(backoff, relogin_on_kick=relogin_on_kick and auto_relogin),
-            self._dispatch,
+            self._dispatcher.dispatch,  # no hop through the client per received event
             self._report,
             poll_timeout=poll_timeout,
             dedup_window=dedup_window,

@@ -100,6 +100,7 @@ class Dispatcher:
         if concurrency not in ("chat", "task"):
             raise UsageError(f'handler_concurrency must be "chat" or "task", not {concurrency!r}')
         self._owner = owner
+        self._bound: dict[str, Any] = {"client": owner}
         self.router = router or Router(name="root")
         self._waiters: list[_Waiter] = []
         self._streams: set[EventStream[Any]] = set()
@@ -138,8 +139,14 @@ class Dispatcher:
     def dispatch(self, event: Event) -> int:
         """Hand ``event`` to waiters, streams and handlers; return how many handlers
         can take its class (filters are evaluated later, on the worker)."""
-        # event.bind(owner), inlined: this runs once per received event.
-        _set_private(event, "__pydantic_private__", {"client": self._owner})
+        # event.bind(owner), inlined: this runs once per received event. Events
+        # without private attributes of their own share one dict per dispatcher
+        # (nothing writes into it: pydantic only sets declared private names there).
+        private = event.__pydantic_private__
+        if private is None:
+            _set_private(event, "__pydantic_private__", self._bound)
+        elif private.get("client") is not self._owner:
+            _set_private(event, "__pydantic_private__", {**private, "client": self._owner})
         if self._waiters and self._match_waiters(event):
             self._offer(event)
             return 0
