@@ -14,7 +14,25 @@ from urllib.parse import urlencode, urlsplit
 from .cookies import Cookie, CookieJar
 from .redact import redact
 
-__all__ = ["Cookie", "CookieJar", "HttpRequest", "HttpResponse"]
+__all__ = ["Cookie", "CookieJar", "HttpRequest", "HttpResponse", "form_encode"]
+
+# quote_plus as a translation table: urlencode quotes byte by byte in Python, which
+# made encoding the poll2 form (every poll) cost more than parsing its answer.
+_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_PLUS_TABLE = tuple("+" if b == 0x20 else chr(b) if b in _SAFE else f"%{b:02X}" for b in range(256))
+
+
+def _quote_plus(value: str) -> str:
+    if value.isascii() and value.isalnum():
+        return value
+    return value.encode("utf-8").decode("latin-1").translate(_PLUS_TABLE)
+
+
+def form_encode(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> bytes:
+    """``urlencode(pairs).encode()``, byte for byte, at C speed."""
+    return "&".join(f"{_quote_plus(str(k))}={_quote_plus(str(v))}" for k, v in pairs).encode(
+        "ascii"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +60,7 @@ class HttpRequest:
         return f"{self.url}?{urlencode(self.query)}" if self.query else self.url
 
     def form_body(self) -> bytes:
-        return urlencode(self.form or ()).encode("ascii")
+        return form_encode(self.form or ())
 
     def header(self, name: str) -> str | None:
         low = name.lower()

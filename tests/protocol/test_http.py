@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from smartqq.protocol import CookieJar, HttpRequest, redact
+from smartqq.protocol.http import form_encode
 from smartqq.protocol.redact import register_secret
 
 
@@ -58,3 +64,26 @@ def test_redact_forms() -> None:
     assert '"to":5' in out
     register_secret("hunter2hunter2")
     assert "hunter2" not in redact("the password is hunter2hunter2")
+
+
+# -- form_encode: urlencode's output, byte for byte ------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(st.characters(blacklist_categories=("Cs",))),
+            st.text(st.characters(blacklist_categories=("Cs",))),
+        ),
+        max_size=4,
+    )
+)
+def test_form_encode_is_urlencode(pairs: list[tuple[str, str]]) -> None:
+    assert form_encode(pairs) == urlencode(pairs).encode("ascii")
+
+
+def test_form_encode_of_a_poll2_form() -> None:
+    r = '{"ptwebqq":"p t+q","clientid":53999199,"psessionid":"8368\u4e2d","key":""}'
+    form = (("r", r), ("clientid", "53999199"))
+    assert form_encode(form) == urlencode(form).encode("ascii")
+    assert form_encode(form).startswith(b"r=%7B%22ptwebqq%22%3A%22p+t%2Bq%22")
