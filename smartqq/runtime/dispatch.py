@@ -169,7 +169,11 @@ class Dispatcher:
             # MessageEvent.chat_key without the property call where the class keeps it.
             key = (kind, event.from_uin) if kind is not None else chat_key(event)  # type: ignore[attr-defined]
             if direct is not None:  # one coroutine handler: the worker awaits it itself
-                self.workers.call(key, handler, event, direct)
+                queue = self.workers.queues.get(key)
+                if queue:  # the chat's worker is due already: ChatWorkers.call, inlined
+                    queue.append((handler, event, direct))
+                else:
+                    self.workers.call(key, handler, event, direct)
             else:
                 self.workers.call(key, self._handle, (fast, event), None)
         else:

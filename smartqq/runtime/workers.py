@@ -73,7 +73,9 @@ class ChatWorkers(Generic[T]):
         self._tasks = tasks  # the dispatcher's set: drained and counted with the rest
         self.max_workers = max_workers
         self.idle = idle
-        self._queues: dict[Hashable, deque[Job]] = {}
+        self.queues: dict[Hashable, deque[Job]] = {}
+        """Chat key -> its jobs. A non-empty queue's worker is due to run it, so appending
+        a job there is all :meth:`call` does (the dispatcher does it inline)."""
         self._active: set[Hashable] = set()  # chats with a worker (running or lingering)
         # Chats with items and no worker yet; made when first needed (an empty deque
         # is ~0.6 KiB and most clients never reach max_workers).
@@ -84,7 +86,7 @@ class ChatWorkers(Generic[T]):
         self._sweeper: asyncio.TimerHandle | None = None
         self._closing = False
         self.workers = 0
-        self.busy = 0  # items being run right now
+        self.busy = 0  # workers running their queue's jobs right now
 
     def submit(self, key: Hashable, item: T) -> None:
         """Queue ``run(item)`` on ``key``'s worker."""
@@ -92,9 +94,9 @@ class ChatWorkers(Generic[T]):
 
     def call(self, key: Hashable, fn: Callable[[Any], Awaitable[Any]], arg: Any, tag: Any) -> None:
         """Queue ``await fn(arg)`` on ``key``'s worker; a failure goes to ``on_error``."""
-        queue = self._queues.get(key)
+        queue = self.queues.get(key)
         if queue is None:
-            queue = self._queues[key] = deque()
+            queue = self.queues[key] = deque()
         queue.append((fn, arg, tag))
         if len(queue) > 1:
             return  # the chat's worker is already due to run (it has not emptied the queue)
@@ -111,7 +113,7 @@ class ChatWorkers(Generic[T]):
 
     def pending(self) -> int:
         """Items queued and not yet started, over all chats."""
-        return sum(len(q) for q in self._queues.values())
+        return sum(len(q) for q in self.queues.values())
 
     def _start(self, key: Hashable) -> None:
         self._active.add(key)
@@ -124,16 +126,18 @@ class ChatWorkers(Generic[T]):
             self._enter()
         try:
             while True:
-                queue = self._queues[key]
-                while queue:
-                    fn, arg, tag = queue.popleft()
+                queue = self.queues[key]
+                if queue:
+                    # Counted busy from its first job to its queue's end (not per job: two
+                    # counter updates per event were a measurable part of the hot path).
                     self.busy += 1
                     try:
-                        await fn(arg)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:
-                        await self._failed(exc, arg, tag)
+                        while queue:
+                            fn, arg, tag = queue.popleft()
+                            try:
+                                await fn(arg)
+                            except Exception as exc:
+                                await self._failed(exc, arg, tag)
                     finally:
                         self.busy -= 1
                 if not self._closing and self.idle:
@@ -150,7 +154,7 @@ class ChatWorkers(Generic[T]):
                 # Idle: hand this task to a chat waiting in line, else retire.
                 self._active.discard(key)
                 if not queue:
-                    del self._queues[key]
+                    del self.queues[key]
                 if not self._waiting:
                     return
                 key = self._waiting.popleft()
@@ -198,6 +202,6 @@ class ChatWorkers(Generic[T]):
 
     def clear(self) -> None:
         """Forget queued items (after the workers were cancelled)."""
-        self._queues.clear()
+        self.queues.clear()
         self._waiting = None
         self._active.clear()
