@@ -144,6 +144,31 @@ async def test_transport_failures_back_off_and_recover(tmp_path: Path) -> None:
     assert client.stats.failures == 1
 
 
+async def test_a_redelivered_message_is_dispatched_once_and_the_window_is_bounded(
+    tmp_path: Path,
+) -> None:
+    service = Scripted()
+    client = scripted_client(service, tmp_path, dedup_window=4)
+    seen = recorder(client, BuddyMessage)
+    async with client:
+        service.batch(message(1, "a"), message(2, "b"), message(1, "a"))
+        service.batch(message(2, "b"), message(2, "b", from_uin=FRIEND + 1))  # another sender
+        # Eight more keys (twice the window): 1 is forgotten, so it may come back; 9 is
+        # within the last four and is still a repeat.
+        service.batch(*(message(i, "fill") for i in range(3, 11)))
+        service.batch(message(9, "fill"), message(1, "a again"), message(99, "end"))
+        await until(lambda: any(e.text == "end" for e in seen))  # type: ignore[attr-defined]
+    assert [(e.msg_id, e.sender_uin) for e in seen] == [  # type: ignore[attr-defined]
+        (1, FRIEND),
+        (2, FRIEND),
+        (2, FRIEND + 1),
+        *((i, FRIEND) for i in range(3, 11)),
+        (1, FRIEND),
+        (99, FRIEND),
+    ]
+    assert client.stats.duplicates == 3  # 1 and 2 in the first two polls, 9 in the last
+
+
 async def test_own_sends_echoed_back_are_dropped_once_and_counted(tmp_path: Path) -> None:
     service = Scripted()
     client = scripted_client(service, tmp_path)
