@@ -32,14 +32,15 @@ class EchoFilter:
         self.clock = clock
         self._keep = keep
         # Made on the first send: an empty deque is ~0.6 KiB, times 1,000 clients.
-        self._sent: deque[tuple[float, str, int, str]] | None = None
+        # Read by the poller before calling claims(): nothing sent, nothing to claim.
+        self.sent: deque[tuple[float, str, int, str]] | None = None
 
     def remember(self, kind: str, target: int, text: str) -> None:
         """A part was sent to (kind, target) with this text."""
         if text:
-            if self._sent is None:
-                self._sent = deque(maxlen=self._keep)
-            self._sent.append((self.clock(), kind, target, text))
+            if self.sent is None:
+                self.sent = deque(maxlen=self._keep)
+            self.sent.append((self.clock(), kind, target, text))
 
     def claims(self, event: MessageEvent, known: Callable[[MessageEvent], bool]) -> bool:
         """True (once per remembered send) when ``event`` is the echo of one of ours.
@@ -47,7 +48,7 @@ class EchoFilter:
         ``known(event)`` tells whether its sender is someone we can name: those are
         people, not echoes.
         """
-        sent = self._sent
+        sent = self.sent
         if not sent or known(event):
             return False
         now = self.clock()
@@ -64,7 +65,7 @@ class EchoFilter:
         return False
 
     def __len__(self) -> int:
-        return len(self._sent) if self._sent is not None else 0
+        return len(self.sent) if self.sent is not None else 0
 
 
 def _kind_of(event: MessageEvent) -> str:

@@ -227,7 +227,7 @@ class Poller:
 
     async def _dispatch(self, events: tuple[Event, ...], generation: int) -> bool:
         # The per-event path of every received message: locals, no helper calls for
-        # typed events (benchmarks/, end-to-end row).
+        # typed messages (benchmarks/, end-to-end row); _dedup_key has the general rule.
         seen = self._seen
         before = self._seen_before
         window = self.dedup_window
@@ -236,7 +236,17 @@ class Poller:
         stats = self.stats
         for event in events:
             try:
-                key = _dedup_key(event)
+                fields = event.__dict__  # typed messages: both ints sit in the fields
+                msg_id = fields.get("msg_id")
+                sender = fields.get("from_uin")
+                if msg_id.__class__ is int and sender.__class__ is int and msg_id:
+                    key: tuple[str, int, int] | None = (
+                        event.poll_type or event.kind,
+                        msg_id,
+                        sender,
+                    )
+                else:
+                    key = _dedup_key(event)
                 if key is not None:
                     if key in seen or key in before:
                         stats.duplicates += 1
@@ -247,6 +257,7 @@ class Poller:
                         self._seen = seen = set()
                 if (
                     echo is not None
+                    and echo.sent
                     and isinstance(event, MessageEvent)
                     and echo.claims(event, self.knows_sender)
                 ):
