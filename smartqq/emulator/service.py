@@ -92,7 +92,9 @@ class SmartQQService(State):
             raise
         except Exception as exc:  # hostile input must never become a 500
             log.debug("%s failed on bad input: %s", request.path, type(exc).__name__)
-            return json_response({"retcode": 100006, "errmsg": type(exc).__name__})
+            # The real service's wording; the exception's name stays in our log (a
+            # stranger learns nothing about the implementation from the answer).
+            return json_response({"retcode": 100006, "errmsg": "error!!!"})
 
     async def _apply_fault(self, rule: Fault) -> EmuResponse | None:
         if rule.action == "delay":
