@@ -125,6 +125,32 @@ async def exchange(
 class Session:
     """Owns the :class:`SessionState`, its secrets and how it is (re-)established."""
 
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = (
+        "__password",
+        "_backoff",
+        "_emit",
+        "_forget_contacts",
+        "_live_secrets",
+        "_pending_jar",
+        "_recover_lock",
+        "auto_relogin",
+        "closed",
+        "fatal",
+        "generation",
+        "max_qr_refreshes",
+        "max_response_bytes",
+        "on_captcha",
+        "on_qr_status",
+        "on_qrcode",
+        "profile",
+        "qq",
+        "qr_poll_interval",
+        "session_file",
+        "state",
+        "transport",
+    )
+
     def __init__(
         self,
         transport: Transport,

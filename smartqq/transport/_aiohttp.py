@@ -100,6 +100,9 @@ class AiohttpTransport:
     """Sends requests over a pooled ``aiohttp.ClientSession`` (created lazily; one per
     event loop, shared by every transport on it, unless ``share_session=False``)."""
 
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = ("_closed", "_lease", "_session", "base_url", "default_timeout", "share_session")
+
     def __init__(
         self,
         base_url: str | None = None,
