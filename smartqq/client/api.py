@@ -45,6 +45,9 @@ _FOREIGN = (ValueError, TypeError, OverflowError, RecursionError, KeyError, Attr
 
 
 class Api:
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = ("session",)
+
     def __init__(self, session: Session) -> None:
         self.session = session
 

@@ -24,6 +24,20 @@ _DEBOUNCE = 5.0
 
 
 class Contacts:
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = (
+        "_api",
+        "_lock",
+        "_task",
+        "discu_info",
+        "discus",
+        "friends",
+        "group_info",
+        "groups",
+        "loaded_at",
+        "refresh_interval",
+    )
+
     def __init__(self, api: Api, refresh_interval: float | None = 600.0) -> None:
         self._api = api
         self.refresh_interval = refresh_interval

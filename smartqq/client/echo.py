@@ -22,6 +22,9 @@ __all__ = ["EchoFilter"]
 
 
 class EchoFilter:
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = ("_keep", "_sent", "clock", "window")
+
     def __init__(
         self,
         window: float = 30.0,

@@ -19,7 +19,7 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -125,6 +125,32 @@ async def exchange(
 class Session:
     """Owns the :class:`SessionState`, its secrets and how it is (re-)established."""
 
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = (
+        "__password",
+        "_backoff",
+        "_emit",
+        "_forget_contacts",
+        "_live_secrets",
+        "_pending_jar",
+        "_recover_lock",
+        "auto_relogin",
+        "closed",
+        "fatal",
+        "generation",
+        "max_qr_refreshes",
+        "max_response_bytes",
+        "on_captcha",
+        "on_qr_status",
+        "on_qrcode",
+        "profile",
+        "qq",
+        "qr_poll_interval",
+        "session_file",
+        "state",
+        "transport",
+    )
+
     def __init__(
         self,
         transport: Transport,
@@ -168,7 +194,8 @@ class Session:
         """Why the session ended for good (kicked, expired with ``auto_relogin`` off)."""
         self.generation = 0
         self._pending_jar = CookieJar()
-        self._live_secrets: set[str] = set()
+        # A tuple, not a set: ~9 values cost 0.1 KiB this way and 0.7 KiB as a set.
+        self._live_secrets: tuple[str, ...] = ()
         self._recover_lock: asyncio.Lock | None = None
 
     def require_state(self) -> SessionState:
@@ -291,7 +318,7 @@ class Session:
     def adopt(self, state: SessionState) -> None:
         # What a saved session keeps is all a live one needs: drop the login-time cookies.
         state.cookies.keep_only(PERSISTED_COOKIES)
-        self.swap_secrets(set(state.secrets()))
+        self.swap_secrets(state.secrets())
         if self.state is not None:
             # uins, gids and dids are per login: cached ones now point nowhere.
             self._forget_contacts()
@@ -304,15 +331,18 @@ class Session:
         state = self.require_state()
         state.cookies.set("ptwebqq", ptwebqq, "qq.com")  # refuses what no header can carry
         state.ptwebqq = ptwebqq
-        self.swap_secrets(set(state.secrets()))
+        self.swap_secrets(state.secrets())
 
-    def swap_secrets(self, live: set[str]) -> None:
+    def swap_secrets(self, live: Iterable[str]) -> None:
         """Keep this session's values (and only those) in the redaction registry."""
-        for secret in live - self._live_secrets:
-            register_secret(secret)
-        for secret in self._live_secrets - live:
-            retire_secret(secret)
-        self._live_secrets = live
+        new, old = tuple(dict.fromkeys(live)), self._live_secrets
+        for secret in new:
+            if secret not in old:
+                register_secret(secret)
+        for secret in old:
+            if secret not in new:
+                retire_secret(secret)
+        self._live_secrets = new
 
     def save(self, path: str | os.PathLike[str] | None = None) -> None:
         target = path or self.session_file
@@ -323,7 +353,7 @@ class Session:
     async def aclose(self) -> None:
         self.closed = True
         await self.transport.aclose()
-        self.swap_secrets(set())
+        self.swap_secrets(())
 
     # -- recovery ------------------------------------------------------------------------
 

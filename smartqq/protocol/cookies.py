@@ -25,8 +25,8 @@ from __future__ import annotations
 import ipaddress
 import sys
 import time
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -164,22 +164,47 @@ def cookie_domain(host: str, attribute: str) -> tuple[str, bool] | None:
     return domain, False
 
 
-@dataclass(slots=True)
+_Key = tuple[str, str, str]  # (name, domain, path)
+_Meta = tuple[float | None, bool]  # (expires, host_only)
+_PLAIN: _Meta = (None, False)
+# The keys of a logged-in session's jar, in order, are the same in every client of a
+# process: one tuple of them is shared (bounded: only layouts of protocol names, and
+# only so many; past that a jar just keeps its own).
+_LAYOUTS: dict[tuple[_Key, ...], tuple[_Key, ...]] = {}
+_MAX_LAYOUTS = 256
+
+
+def _layout(keys: tuple[_Key, ...]) -> tuple[_Key, ...]:
+    found = _LAYOUTS.get(keys)
+    if found is not None:
+        return found
+    if len(_LAYOUTS) < _MAX_LAYOUTS and all(k[0] in PERSISTED_COOKIES for k in keys):
+        _LAYOUTS[keys] = keys
+    return keys
+
+
 class CookieJar:
     """Cookies keyed by (name, domain, path), matched against the real request host.
 
     Insertion order is age order (a replaced cookie moves to the end), which is
     what eviction uses.
+
+    Stored as two parallel tuples, the keys (shared between the jars that hold
+    the same names, as every logged-in client does) and the values, with
+    expiry and host-only kept aside for the few cookies that have either. A
+    ``Cookie`` object per cookie in a dict cost ~2 KiB more per client at
+    1,000 clients; :meth:`cookies` builds them on demand. A jar holds a dozen
+    cookies (at most :data:`MAX_TOTAL`), so the linear scans stay cheap.
     """
 
-    _cookies: dict[tuple[str, str, str], Cookie] = field(default_factory=dict)
-    max_per_domain: int = MAX_PER_DOMAIN
-    max_total: int = MAX_TOTAL
-    _per_domain: dict[str, int] = field(default_factory=dict, repr=False)
+    __slots__ = ("_keys", "_meta", "_values", "max_per_domain", "max_total")
 
-    def __post_init__(self) -> None:
-        for _, domain, _ in self._cookies:
-            self._per_domain[domain] = self._per_domain.get(domain, 0) + 1
+    def __init__(self, max_per_domain: int = MAX_PER_DOMAIN, max_total: int = MAX_TOTAL) -> None:
+        self.max_per_domain = max_per_domain
+        self.max_total = max_total
+        self._keys: tuple[_Key, ...] = ()
+        self._values: tuple[str, ...] = ()
+        self._meta: dict[_Key, _Meta] | None = None  # None while no cookie has any
 
     def set(self, name: str, value: str, domain: str, path: str = "/") -> None:
         """Store a cookie the caller chose (e.g. a ptwebqq the server rotated).
@@ -192,30 +217,27 @@ class CookieJar:
         domain = domain.strip().lstrip(".").lower()
         if not domain:
             raise ProtocolError(f"cookie {name[:40]!r} needs a domain")
-        self._store(Cookie(name, value, domain, _clean_path(path)))
+        self._store(name, value, domain, _clean_path(path), _PLAIN)
 
     def get(self, name: str, domain: str | None = None) -> str | None:
         """The value of ``name`` (the most specific domain wins when several exist)."""
         want = None if domain is None else domain.lstrip(".").lower()
-        found = [
-            c
-            for c in self._cookies.values()
-            if c.name == name and (want is None or c.domain == want)
-        ]
-        if not found:
-            return None
-        return max(found, key=lambda c: len(c.domain)).value
+        best: tuple[int, str] | None = None  # (length of the domain, value)
+        for (n, d, _), value in zip(self._keys, self._values, strict=True):
+            if n != name or (want is not None and d != want):
+                continue
+            if best is None or len(d) > best[0]:
+                best = (len(d), value)
+        return None if best is None else best[1]
 
     def keep_only(self, names: Collection[str]) -> None:
         """Forget every cookie whose name is not in ``names`` (a live session needs only
         :data:`PERSISTED_COOKIES`; the login-time ones cost ~2 KiB per client)."""
-        for key in [k for k in self._cookies if k[0] not in names]:
-            self._drop(key)
+        self._drop_where(lambda key: key[0] not in names)
 
     def delete(self, name: str, domain: str | None = None) -> None:
         want = None if domain is None else domain.lstrip(".").lower()
-        for key in [k for k in self._cookies if k[0] == name and (want is None or k[1] == want)]:
-            self._drop(key)
+        self._drop_where(lambda key: key[0] == name and (want is None or key[1] == want))
 
     def header_for(self, url: str, now: float | None = None) -> str:
         """The ``Cookie`` header value for a request to ``url`` (empty when none apply)."""
@@ -225,13 +247,23 @@ class CookieJar:
         except ValueError:
             return ""
         moment = time.time() if now is None else now
-        chosen: dict[str, Cookie] = {}
-        for c in self._cookies.values():
-            if c.matches(host, path, moment):
-                prev = chosen.get(c.name)
-                if prev is None or len(c.domain) > len(prev.domain):
-                    chosen[c.name] = c
-        return "; ".join(f"{c.name}={c.value}" for c in chosen.values())
+        meta = self._meta
+        chosen: dict[str, tuple[int, str]] = {}  # name -> (length of its domain, value)
+        # Matching is inlined: this runs for every request a client makes.
+        for key, value in zip(self._keys, self._values, strict=True):
+            name, domain, cookie_path = key
+            if meta is not None and key in meta:
+                expires, host_only = meta[key]
+                if (expires is not None and expires <= moment) or (host_only and host != domain):
+                    continue
+            if not (host == domain or host.endswith("." + domain)):
+                continue
+            if not (cookie_path == "/" or path.startswith(cookie_path)):
+                continue
+            prev = chosen.get(name)
+            if prev is None or len(domain) > prev[0]:
+                chosen[name] = (len(domain), value)
+        return "; ".join(f"{name}={value}" for name, (_, value) in chosen.items())
 
     def update_from(
         self, url: str, set_cookie_headers: Iterable[str], now: float | None = None
@@ -263,70 +295,81 @@ class CookieJar:
         if expires is not None and expires <= now:
             self._drop((name, domain, path))
             return
-        self._store(Cookie(name, value, domain, path, expires, host_only))
+        self._store(name, value, domain, path, (expires, host_only))
 
-    def _store(self, cookie: Cookie) -> None:
+    def _store(self, name: str, value: str, domain: str, path: str, meta: _Meta) -> None:
         # Names, domains and paths repeat across every session of a process (1,000
         # clients hold the same dozen names): keep one copy of each short one.
-        cookie.name, cookie.domain, cookie.path = (
-            _shared(cookie.name),
-            _shared(cookie.domain),
-            _shared(cookie.path),
-        )
-        key = (cookie.name, cookie.domain, cookie.path)
-        if self._cookies.pop(key, None) is None:  # new: (re-inserted last when replacing)
-            if self._per_domain.get(cookie.domain, 0) >= self.max_per_domain and not self._evict(
-                cookie.domain
+        key = (_shared(name), _shared(domain), _shared(path))
+        if key in self._keys:  # replaced: re-inserted last
+            self._drop(key)
+        else:
+            # Counting a domain's cookies walks the jar, so only when it could be full.
+            if (
+                len(self._keys) >= self.max_per_domain
+                and sum(1 for k in self._keys if k[1] == key[1]) >= self.max_per_domain
+                and not self._evict(key[1])
             ):
                 return
-            if len(self._cookies) >= self.max_total and not self._evict(None):
+            if len(self._keys) >= self.max_total and not self._evict(None):
                 return
-            self._per_domain[cookie.domain] = self._per_domain.get(cookie.domain, 0) + 1
-        self._cookies[key] = cookie
+        self._keys = _layout((*self._keys, key))
+        self._values = (*self._values, value)
+        if meta != _PLAIN:
+            if self._meta is None:
+                self._meta = {}
+            self._meta[key] = meta
 
-    def _drop(self, key: tuple[str, str, str]) -> None:
-        if self._cookies.pop(key, None) is not None:
-            left = self._per_domain[key[1]] - 1
-            if left:
-                self._per_domain[key[1]] = left
-            else:
-                del self._per_domain[key[1]]
+    def _drop(self, key: _Key) -> None:
+        self._drop_where(lambda k: k == key)
+
+    def _drop_where(self, doomed: Callable[[_Key], bool]) -> None:
+        pairs = [(k, v) for k, v in zip(self._keys, self._values, strict=True) if not doomed(k)]
+        if len(pairs) == len(self._keys):
+            return
+        self._keys = _layout(tuple(k for k, _ in pairs))
+        self._values = tuple(v for _, v in pairs)
+        if self._meta is not None:
+            kept = {k: m for k, m in self._meta.items() if not doomed(k)}
+            self._meta = kept or None
 
     def _evict(self, domain: str | None) -> bool:
         """Drop the oldest cookie (of ``domain``, or any) the protocol does not use;
         False if there is none. Only runs when the jar is full."""
-        for key in self._cookies:
+        for key in self._keys:
             if (domain is None or key[1] == domain) and key[0] not in PERSISTED_COOKIES:
                 self._drop(key)
                 return True
         return False
 
+    def _items(self) -> Iterator[tuple[_Key, str, _Meta]]:
+        meta = self._meta or {}
+        for key, value in zip(self._keys, self._values, strict=True):
+            yield key, value, meta.get(key, _PLAIN)
+
     def cookies(self) -> list[Cookie]:
         """Every cookie held (in memory; :meth:`to_list` is what gets saved)."""
-        return list(self._cookies.values())
+        return [
+            Cookie(name, value, domain, path, expires, host_only)
+            for (name, domain, path), value, (expires, host_only) in self._items()
+        ]
 
     def copy(self) -> CookieJar:
         jar = CookieJar(max_per_domain=self.max_per_domain, max_total=self.max_total)
-        for key, c in self._cookies.items():
-            jar._cookies[key] = Cookie(c.name, c.value, c.domain, c.path, c.expires, c.host_only)
-        jar._per_domain = dict(self._per_domain)
+        jar._keys, jar._values = self._keys, self._values  # immutable: shared until changed
+        jar._meta = None if self._meta is None else dict(self._meta)
         return jar
 
     def to_list(self) -> list[dict[str, Any]]:
         """The cookies a saved session needs (:data:`PERSISTED_COOKIES`), as plain dicts."""
         out: list[dict[str, Any]] = []
-        for c in self._cookies.values():
-            if c.name not in PERSISTED_COOKIES:
+        for (name, domain, path), value, (expires, host_only) in self._items():
+            if name not in PERSISTED_COOKIES:
                 continue
-            item: dict[str, Any] = {
-                "name": c.name,
-                "value": c.value,
-                "domain": c.domain,
-                "path": c.path,
-            }
-            if c.expires is not None:
-                item["expires"] = c.expires
-            if c.host_only:
+            item: dict[str, Any] = {"name": name, "value": value, "domain": domain, "path": path}
+            if expires is not None:
+                item["expires"] = expires
+            if host_only:
                 item["host_only"] = True
             out.append(item)
         return out
@@ -359,19 +402,30 @@ class CookieJar:
                 else None
             )
             host_only = item.get("host_only") is True
-            jar._store(Cookie(name, value, domain, _clean_path(path), expires, host_only))
+            jar._store(name, value, domain, _clean_path(path), (expires, host_only))
         return jar
 
     def values(self) -> list[str]:
         """Every cookie value (for redaction)."""
-        return [c.value for c in self._cookies.values()]
+        return list(self._values)
 
     def __len__(self) -> int:
-        return len(self._cookies)
+        return len(self._keys)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CookieJar):
+            return NotImplemented
+        return (
+            list(self._items()) == list(other._items())
+            and self.max_per_domain == other.max_per_domain
+            and self.max_total == other.max_total
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
     def __repr__(self) -> str:
-        names = sorted({c.name for c in self._cookies.values()})
-        return f"<CookieJar {len(self._cookies)} cookies: {', '.join(names)}>"
+        names = sorted({name for name, _, _ in self._keys})
+        return f"<CookieJar {len(self._keys)} cookies: {', '.join(names)}>"
 
 
 def _shared(text: str) -> str:

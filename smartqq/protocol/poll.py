@@ -100,6 +100,19 @@ class Action:
 class PollMachine:
     """Decides what follows each poll. One instance per polling session."""
 
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = (
+        "clock",
+        "connected",
+        "delays",
+        "failing_since",
+        "last_answer_at",
+        "probed",
+        "relogin_on_kick",
+        "unknown_in_a_row",
+        "unknown_limit",
+    )
+
     def __init__(
         self,
         delays: Delays,

@@ -20,11 +20,14 @@ about 7 KiB per client at 1,000 clients (``share_session=False`` opts out).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp import hdrs
+from multidict import istr
 from yarl import URL
 
 from smartqq.errors import ConnectError, NetworkError, RequestTimeout, TransportError
@@ -39,6 +42,15 @@ log = logging.getLogger("smartqq.transport")
 _CHUNK = 64 * 1024
 # Hop-by-hop framing that no longer describes the decoded body we hand back.
 _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+_HEADER_NAMES: dict[str, istr] = {str(v): v for v in vars(hdrs).values() if isinstance(v, istr)}
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    # Frozen, so one per distinct limit (a poll's is the same every time).
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def _fits(length: int | None, cap: int | None) -> bool:
@@ -88,6 +100,9 @@ class AiohttpTransport:
     """Sends requests over a pooled ``aiohttp.ClientSession`` (created lazily; one per
     event loop, shared by every transport on it, unless ``share_session=False``)."""
 
+    # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
+    __slots__ = ("_closed", "_lease", "_session", "base_url", "default_timeout", "share_session")
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -136,36 +151,44 @@ class AiohttpTransport:
                 del _SHARED[loop]
         return lease.session
 
-    def _target(self, request: HttpRequest) -> tuple[URL, dict[str, str]]:
-        headers = dict(request.headers)
+    def _target(self, request: HttpRequest) -> URL:
         real = URL(request.url)
         if request.query:
             real = real.with_query(list(request.query))
         if self.base_url is None:
-            return real, headers
-        headers["Host"] = urlsplit(request.url).netloc
-        return self.base_url.with_path(real.path).with_query(real.query), headers
+            return real
+        return self.base_url.with_path(real.path).with_query(real.query)
+
+    def _headers(self, request: HttpRequest) -> dict[str, str]:
+        # aiohttp's own header names (istr) where ours are among them: a plain str name
+        # costs a lower-cased copy per header per request, held as long as the poll is
+        # (~1 KiB per client at 1,000 clients).
+        headers = {_HEADER_NAMES.get(k, k): v for k, v in request.headers}
+        if self.base_url is not None:
+            headers[hdrs.HOST] = urlsplit(request.url).netloc
+        headers.setdefault(hdrs.ACCEPT_ENCODING, "gzip, deflate")
+        if request.form is not None:
+            headers[hdrs.CONTENT_TYPE] = "application/x-www-form-urlencoded"
+        return headers
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         if self._closed:
             raise NetworkError(f"{request.endpoint}: the transport is closed")
         limit = timeout or request.timeout or self.default_timeout
         try:
-            url, headers = self._target(request)
-            headers.setdefault("Accept-Encoding", "gzip, deflate")
-            data = request.body
-            if request.form is not None:
-                data = request.form_body()
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            url = self._target(request)
+            data = request.form_body() if request.form is not None else request.body
             if log.isEnabledFor(logging.DEBUG):  # redacting costs more than the request
                 log.debug("%s %s", request.method, redact(request.full_url))
+            # The headers are not bound to a name here: this frame lives as long as a
+            # held poll, and aiohttp keeps its own copy.
             async with self._client().request(
                 request.method,
                 url,
                 data=data,
-                headers=headers,
+                headers=self._headers(request),
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=limit),
+                timeout=_timeout(limit),
             ) as resp:
                 body = await _read(resp, request)
                 log.debug("%s -> %s (%d bytes)", request.endpoint, resp.status, len(body))

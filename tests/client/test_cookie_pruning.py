@@ -33,7 +33,7 @@ async def test_a_logged_in_client_holds_only_persisted_cookies_and_still_works()
             await event.reply("ok")
 
         state = client._session.require_state()
-        names = {key[0] for key in state.cookies._cookies}
+        names = {cookie.name for cookie in state.cookies.cookies()}
         assert names <= PERSISTED_COOKIES
         assert {"skey", "ptwebqq", "p_skey"} <= names
         emu.user(10002).send_buddy(10001, "hello")
