@@ -23,7 +23,7 @@ __all__ = ["EchoFilter"]
 
 class EchoFilter:
     # One per client: slots instead of a __dict__ save ~50 B each at 1,000 clients.
-    __slots__ = ("_keep", "_sent", "clock", "window")
+    __slots__ = ("_keep", "clock", "sent", "window")
 
     def __init__(
         self,
