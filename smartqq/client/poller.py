@@ -106,7 +106,7 @@ class Poller:
         # De-duplication keys in two generations: a key is remembered for at least
         # ``dedup_window`` later keys. (An OrderedDict trimmed per event cost twice as
         # much on the per-event path.)
-        self._seen: set[tuple[str, int, int]] = set()
+        self._seen: set[tuple[str, int, int]] | None = None  # made with the first batch
         self._seen_before: AbstractSet[tuple[str, int, int]] = frozenset()
 
     async def run(self) -> None:
@@ -229,6 +229,8 @@ class Poller:
         # The per-event path of every received message: locals, no helper calls for
         # typed messages (benchmarks/, end-to-end row); _dedup_key has the general rule.
         seen = self._seen
+        if seen is None:
+            seen = self._seen = set()
         before = self._seen_before
         window = self.dedup_window
         echo = self.echo

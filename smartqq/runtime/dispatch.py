@@ -102,8 +102,9 @@ class Dispatcher:
         self._owner = owner
         self._bound: dict[str, Any] = {"client": owner}
         self.router = router or Router(name="root")
-        self._waiters: list[_Waiter] = []
-        self._streams: set[EventStream[Any]] = set()
+        # Made on first use: most clients never wait or stream (memory per client).
+        self._waiters: list[_Waiter] | None = None
+        self._streams: set[EventStream[Any]] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.error_hook = error_hook
         self._per_chat = concurrency == "chat"
@@ -181,18 +182,21 @@ class Dispatcher:
         return count
 
     def _offer(self, event: Event) -> None:
-        for stream in list(self._streams):
+        for stream in list(self._streams or ()):
             if isinstance(event, stream.event_type):
                 stream.offer(event)
 
     def _match_waiters(self, event: Event) -> bool:
         consumed = False
-        for waiter in list(self._waiters):
+        waiters = self._waiters
+        if waiters is None:
+            return False
+        for waiter in list(waiters):
             if waiter.future.done():
-                self._waiters.remove(waiter)
+                waiters.remove(waiter)
             elif waiter.matches(event):
                 waiter.future.set_result(event)
-                self._waiters.remove(waiter)
+                waiters.remove(waiter)
                 consumed = consumed or waiter.consume
         return consumed
 
@@ -363,6 +367,8 @@ class Dispatcher:
     ) -> asyncio.Future[E]:
         """Register a waiter now (so nothing arriving meanwhile is missed)."""
         fut: asyncio.Future[E] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
         self._waiters.append(_Waiter(event_type, check, fut, chat, sender, consume))
         return fut
 
@@ -374,7 +380,7 @@ class Dispatcher:
 
     def forget(self, fut: asyncio.Future[Any]) -> None:
         fut.cancel()
-        self._waiters = [w for w in self._waiters if w.future is not fut]
+        self._waiters = [w for w in self._waiters or () if w.future is not fut]
 
     async def wait_for(
         self,
@@ -390,12 +396,14 @@ class Dispatcher:
         return await self.wait(fut, timeout)
 
     def stream(self, event_type: type[E], buffer: int) -> EventStream[E]:
+        if self._streams is None:
+            self._streams = set()
         s = EventStream(self._streams, event_type, buffer)
         self._streams.add(s)
         return s
 
     def end_streams(self) -> None:
-        for s in list(self._streams):
+        for s in list(self._streams or ()):
             s.end()
 
     async def drain(self, timeout: float) -> None:

@@ -141,7 +141,7 @@ class RouterTester:
         workers = self.dispatcher.workers
         while True:
             await asyncio.sleep(0)
-            waiting = sum(1 for w in self.dispatcher._waiters if not w.future.done())
+            waiting = sum(1 for w in self.dispatcher._waiters or () if not w.future.done())
             others = [
                 t for t in self.dispatcher.tasks if not t.get_name().startswith("smartqq-chat")
             ]

@@ -76,7 +76,8 @@ class ChatWorkers(Generic[T]):
         self.queues: dict[Hashable, deque[Job]] = {}
         """Chat key -> its jobs. A non-empty queue's worker is due to run it, so appending
         a job there is all :meth:`call` does (the dispatcher does it inline)."""
-        self._active: set[Hashable] = set()  # chats with a worker (running or lingering)
+        # Chats with a worker (running or lingering); a dict is a quarter of an empty set.
+        self._active: dict[Hashable, None] = {}
         # Chats with items and no worker yet; made when first needed (an empty deque
         # is ~0.6 KiB and most clients never reach max_workers).
         self._waiting: deque[Hashable] | None = None
@@ -116,7 +117,7 @@ class ChatWorkers(Generic[T]):
         return sum(len(q) for q in self.queues.values())
 
     def _start(self, key: Hashable) -> None:
-        self._active.add(key)
+        self._active[key] = None
         self.workers += 1
         spawn(self._work(key), f"smartqq-chat:{key}", self._tasks)
 
@@ -152,16 +153,16 @@ class ChatWorkers(Generic[T]):
                     if queue:
                         continue
                 # Idle: hand this task to a chat waiting in line, else retire.
-                self._active.discard(key)
+                self._active.pop(key, None)
                 if not queue:
                     del self.queues[key]
                 if not self._waiting:
                     return
                 key = self._waiting.popleft()
-                self._active.add(key)
+                self._active[key] = None
         finally:
             self.workers -= 1
-            self._active.discard(key)
+            self._active.pop(key, None)
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         """Retire the workers idle for ``idle`` seconds; come back for the others."""
