@@ -52,14 +52,17 @@ from smartqq.protocol.session import SessionState
 from smartqq.transport import AiohttpTransport, Transport
 
 from .codec import (
-    decode_result,
+    PENDING,
     decode_send,
     encode_event,
-    encode_result,
     event_key,
     events_subject,
+    is_pending,
+    pending_mark,
     reply_target,
+    result_error,
     result_key,
+    result_ok,
     send_subject,
 )
 from .config import SEND_STREAM, Buckets, ClusterConfig
@@ -70,7 +73,6 @@ __all__ = ["AccountRunner", "LeaseLost", "NeedsLogin"]
 
 log = logging.getLogger("smartqq.cluster.gateway")
 
-PENDING = b"pending"
 REPLY_HEADER = "Smartqq-Reply-To"
 _PUBLISH_BATCH = 64
 _SEND_BATCH = 32
@@ -446,8 +448,8 @@ class AccountRunner:
         try:
             event, content, font = decode_send(data)
         except (ValueError, KeyError, TypeError, SmartQQError) as exc:
-            return _error(f"unreadable send request ({type(exc).__name__})")
-        mark = self._marks.get(rkey) or PENDING + b":" + uuid.uuid4().hex.encode()
+            return result_error(f"unreadable send request ({type(exc).__name__})")
+        mark = self._marks.get(rkey) or pending_mark()
         self._marks[rkey] = mark
         try:
             await self.buckets.results.create(rkey, mark)
@@ -460,14 +462,14 @@ class AccountRunner:
                 raise _TryLater(type(exc).__name__) from None
             if earlier != mark:
                 del self._marks[rkey]
-                if not _is_pending(earlier):
+                if not is_pending(earlier):
                     return earlier
                 kind, target = reply_target(event)
                 log.warning("account %d: a send was in flight at takeover: uncertain", self.qq)
                 uncertain = SendResult(
                     kind=kind, target=target, msg_ids=(), status=SendStatus.UNCERTAIN
                 )
-                return _ok(uncertain)
+                return result_ok(uncertain)
         except (NatsError, JsError, OSError) as exc:
             raise _TryLater(type(exc).__name__) from None
         del self._marks[rkey]
@@ -475,32 +477,10 @@ class AccountRunner:
         try:
             result = await self.client.reply_to(event, content, font=font)
         except SmartQQError as exc:
-            return _error(f"{type(exc).__name__}: {exc}")
+            return result_error(f"{type(exc).__name__}: {exc}")
         self.sent += 1
-        return _ok(result)
+        return result_ok(result)
 
 
 class _TryLater(Exception):
     """A send request must wait: the results bucket did not answer."""
-
-
-def _is_pending(data: bytes) -> bool:
-    return data == PENDING or data.startswith(PENDING + b":")
-
-
-def _ok(result: SendResult) -> bytes:
-    return b'{"ok":true,"result":' + encode_result(result) + b"}"
-
-
-def _error(message: str) -> bytes:
-    return json.dumps({"ok": False, "error": message}).encode()
-
-
-def parse_reply(data: bytes) -> SendResult | str | None:
-    """A result document: the SendResult, an error message, or None while pending."""
-    if _is_pending(data):
-        return None
-    doc = json.loads(data)
-    if doc.get("ok"):
-        return decode_result(json.dumps(doc["result"]).encode())
-    return str(doc.get("error", "send failed"))

@@ -12,6 +12,9 @@
 * A reply's ``Nats-Msg-Id`` is the handled event's id plus the reply's index
   within that handler run: a redelivered handler's replies are stored once and
   the gateway sends them once.
+* Its outcome in the results bucket is ``pending`` (or ``pending:<attempt>``)
+  while a gateway sends it, then ``{"ok": true, "result": …}`` or
+  ``{"ok": false, "error": …}``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 import zlib
 from typing import Any
 
@@ -35,14 +39,20 @@ from smartqq.events import (
 from smartqq.models import SendResult
 
 __all__ = [
+    "PENDING",
     "decode_event",
     "decode_send",
     "encode_event",
     "encode_send",
     "event_key",
     "events_subject",
+    "is_pending",
+    "parse_reply",
     "partition_of",
+    "pending_mark",
+    "result_error",
     "result_key",
+    "result_ok",
     "send_subject",
 ]
 
@@ -140,3 +150,35 @@ def reply_target(event: MessageEvent) -> tuple[str, int]:
     if isinstance(event, SessMessage):
         return "sess", event.from_uin
     return "buddy", event.from_uin
+
+
+# -- send outcomes in the results bucket ---------------------------------------------------
+
+PENDING = b"pending"
+
+
+def pending_mark() -> bytes:
+    """A ``pending`` mark naming one send attempt (so its writer can recognise it)."""
+    return PENDING + b":" + uuid.uuid4().hex.encode()
+
+
+def is_pending(data: bytes) -> bool:
+    return data == PENDING or data.startswith(PENDING + b":")
+
+
+def result_ok(result: SendResult) -> bytes:
+    return b'{"ok":true,"result":' + encode_result(result) + b"}"
+
+
+def result_error(message: str) -> bytes:
+    return json.dumps({"ok": False, "error": message}).encode()
+
+
+def parse_reply(data: bytes) -> SendResult | str | None:
+    """A result document: the SendResult, an error message, or None while pending."""
+    if is_pending(data):
+        return None
+    doc = json.loads(data)
+    if doc.get("ok"):
+        return decode_result(json.dumps(doc["result"]).encode())
+    return str(doc.get("error", "send failed"))

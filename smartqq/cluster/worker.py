@@ -47,9 +47,9 @@ from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import MessageEvent, Replier
 from smartqq.models import SendResult
 
-from .account import REPLY_HEADER, parse_reply
+from .account import REPLY_HEADER
 from .app import ErrorHook, dispatcher_for, run_handlers
-from .codec import decode_event, encode_send, result_key, send_subject
+from .codec import decode_event, encode_send, parse_reply, result_key, send_subject
 from .config import EVENTS_STREAM, Buckets, ClusterConfig, connect, ensure_jetstream
 from .pull import DurablePull
 

@@ -20,7 +20,8 @@ from nats.js.errors import NoStreamResponseError
 
 from smartqq import BuddyMessage
 from smartqq.cluster import ClusterConfig, Gateway, Handlers, Worker, import_session
-from smartqq.cluster.account import AccountRunner, parse_reply
+from smartqq.cluster.account import AccountRunner
+from smartqq.cluster.codec import parse_reply
 from smartqq.cluster.natsserver import NatsServer
 from smartqq.cluster.pull import DurablePull
 from smartqq.emulator import BOT_QQ, Emulator
