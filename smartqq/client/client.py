@@ -79,6 +79,7 @@ class Client(InfoCalls, BotRuntime):
         ignore_self_echo: bool = True,
         handler_concurrency: Concurrency = "chat",
         stop_grace: float = 5.0,
+        poll_ahead: bool = True,
     ) -> None:
         check_options(
             qq=qq,
@@ -133,6 +134,7 @@ class Client(InfoCalls, BotRuntime):
             dedup_window=dedup_window,
             echo=echo,
             knows_sender=self.contacts.knows_sender,
+            poll_ahead=poll_ahead,
         )
         self._poll_task: asyncio.Task[None] | None = None
 

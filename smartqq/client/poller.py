@@ -3,8 +3,21 @@
 One poll is outstanding at a time. Each answer goes to the machine, which
 says what to do; this module only performs it (dispatch, rotate, probe,
 recover, sleep). Events are de-duplicated by (kind, msg_id, sender) over at
-least the last ``dedup_window`` keys and, with ``ignore_self_echo``, our own sends echoed back by
-the service are dropped.
+least the last ``dedup_window`` keys and, with ``ignore_self_echo``, our own
+sends echoed back by the service are dropped.
+
+Polling ahead: an answer that is certain to be followed by another poll
+(HTTP 200 starting ``{"retcode":0``, see
+:func:`~smartqq.protocol.poll.answers_at_once`) sends that poll *before*
+it is parsed and dispatched, so the server gathers the next batch while
+this one is read: the wait for a batch overlaps the work on the last (the
+end-to-end row in ``benchmarks/``). The early poll belongs to the session
+generation it was sent in and is dropped (cancelled) when the machine's
+action turns out to be anything but dispatch or poll, when a kick or a
+recovery changes the generation, and when polling ends.
+``Client(poll_ahead=False)`` polls again only once a batch is dispatched (a
+cluster gateway saves each batch before its next poll: the service forgets
+what it has answered).
 
 The loop never dies silently. A body that cannot be parsed as a whole is
 salvaged element by element (a bad element becomes an
@@ -20,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -46,8 +60,18 @@ from smartqq.events import (
     parse_event,
 )
 from smartqq.protocol import endpoints
+from smartqq.protocol.http import HttpRequest, HttpResponse
 from smartqq.protocol.parsers import decode_json, snippet
-from smartqq.protocol.poll import Action, PollMachine, PollOutcome, PollResult, Step, parse_poll
+from smartqq.protocol.poll import (
+    Action,
+    PollMachine,
+    PollOutcome,
+    PollResult,
+    Step,
+    answers_at_once,
+    parse_poll,
+)
+from smartqq.protocol.session import SessionState
 
 from .echo import EchoFilter
 from .session import Session
@@ -59,6 +83,11 @@ _FATAL = (SessionExpiredError, LoginError, ClientClosedError, Kicked)
 
 log = logging.getLogger("smartqq.poll")
 _EXCERPT = 120
+# On 3.11 a new task first runs on the next loop pass, and aiohttp writes a request
+# body from a task of its own one pass later: two passes put a poll on the wire.
+_PASSES_TO_SEND = 2
+_EAGER = sys.version_info >= (3, 12)
+_CONTINUES = (Step.DISPATCH, Step.POLL)
 
 
 @dataclass(slots=True)
@@ -93,6 +122,7 @@ class Poller:
         dedup_window: int,
         echo: EchoFilter | None,
         knows_sender: Callable[[MessageEvent], bool] = lambda event: False,
+        poll_ahead: bool = True,
     ) -> None:
         self.session = session
         self.machine = machine
@@ -102,12 +132,18 @@ class Poller:
         self.dedup_window = dedup_window
         self.echo = echo
         self.knows_sender = knows_sender
+        self.poll_ahead = poll_ahead
         self.stats = PollStats()
         # De-duplication keys in two generations: a key is remembered for at least
         # ``dedup_window`` later keys. (An OrderedDict trimmed per event cost twice as
         # much on the per-event path.)
         self._seen: set[tuple[str, int, int]] | None = None  # made with the first batch
         self._seen_before: AbstractSet[tuple[str, int, int]] = frozenset()
+        # poll2 is the same request while the session's tokens are: built once for them.
+        self._request: tuple[SessionState, tuple[object, ...], HttpRequest] | None = None
+        # The poll sent ahead (see the module's note) and the generation it was sent in.
+        self._ahead: asyncio.Task[HttpResponse] | None = None
+        self._ahead_generation = -1
 
     async def run(self) -> None:
         session = self.session
@@ -120,6 +156,43 @@ class Poller:
         except SmartQQError as exc:
             session.fatal = exc
             self.emit(Disconnected(reason=str(exc)))
+        finally:
+            await self._drop_ahead()
+
+    async def _poll(self, state: SessionState, generation: int) -> HttpResponse:
+        """The answer to the poll sent ahead in this generation, or to a new one."""
+        ahead = self._ahead
+        if ahead is not None:
+            if self._ahead_generation == generation:
+                self._ahead = None
+                return await ahead
+            await self._drop_ahead()
+        return await self.session.request(self._poll2(state), timeout=self.poll_timeout)
+
+    def _poll2(self, state: SessionState) -> HttpRequest:
+        tokens = (state.profile, state.clientid, state.psessionid, state.ptwebqq)
+        built = self._request
+        if built is None or built[0] is not state or built[1] != tokens:
+            built = self._request = (state, tokens, endpoints.poll2(state))
+        return built[2]
+
+    async def _poll_ahead(self, state: SessionState, generation: int) -> None:
+        """Send the next poll now and return once it is on the wire."""
+        request = self.session.request(self._poll2(state), timeout=self.poll_timeout)
+        if _EAGER:  # runs at once up to waiting for the answer: the poll is sent
+            self._ahead = asyncio.Task(request, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+        else:
+            self._ahead = asyncio.ensure_future(request)
+            for _ in range(_PASSES_TO_SEND):
+                await asyncio.sleep(0)
+        self._ahead_generation = generation
+
+    async def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.cancel()
+            # Retrieve its outcome, whatever it was: nobody else will.
+            await asyncio.gather(ahead, return_exceptions=True)
 
     async def _once(self) -> bool:
         """One poll and what follows it; False when polling must end."""
@@ -129,9 +202,7 @@ class Poller:
         try:
             self.stats.polls += 1
             try:
-                response = await self.session.request(
-                    endpoints.poll2(state), timeout=self.poll_timeout
-                )
+                response = await self._poll(state, generation)
             except (TransportError, ProtocolError) as exc:
                 if isinstance(exc, ResponseTooLarge):
                     self.stats.oversize += 1
@@ -139,6 +210,8 @@ class Poller:
             body = response.body
             if response.status != 200:
                 return await self._act(self.machine.http_status(response.status), generation)
+            if self.poll_ahead and answers_at_once(200, body):
+                await self._poll_ahead(state, generation)
             try:
                 result = parse_poll(body)
             except ProtocolError as exc:
@@ -154,6 +227,7 @@ class Poller:
         except (asyncio.CancelledError, *_FATAL):
             raise
         except Exception as exc:  # typed or not, one answer never ends polling
+            await self._drop_ahead()
             await self._unexpected(exc, body)
             await asyncio.sleep(self.machine.delays.next())
             return True
@@ -193,6 +267,8 @@ class Poller:
 
     async def _act(self, action: Action, generation: int) -> bool:
         session = self.session
+        if self._ahead is not None and action.step not in _CONTINUES:
+            await self._drop_ahead()  # not what this answer leads to after all
         if action.reconnected:
             self.emit(Reconnected(how="network"))
         step = action.step

@@ -311,6 +311,7 @@ class AccountRunner:
                 auto_relogin=False,
                 send_interval=self.send_interval,
                 poll_timeout=self.poll_timeout,
+                poll_ahead=False,  # each batch is published before the next poll
             )
             self.client.add_handler(Event, self.on_event)
             await self.client.start()

@@ -29,11 +29,14 @@ owns its randomness) and the clock is injected; tests drive every branch
 with neither sockets nor sleeps (``tests/protocol/test_poll_machine.py``).
 
 ``parse_poll``, ``PollOutcome`` and ``PollResult`` live in :mod:`smartqq.events`
-(they build event objects) and are re-exported here.
+(they build event objects) and are re-exported here. :func:`answers_at_once`
+reads only a body's first bytes: a driver may send the next poll as soon as
+it holds such an answer, before reading it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -50,11 +53,27 @@ __all__ = [
     "PollOutcome",
     "PollResult",
     "Step",
+    "answers_at_once",
     "parse_poll",
 ]
 
 IDLE_HTTP_STATUSES = frozenset({502, 504})
 """The front end's gateway timeouts: "nothing happened", not a failure (PROTOCOL §6.1)."""
+
+
+# retcode 0 as the first key: events or idle (PROTOCOL §6.1), both followed by a poll.
+_RETCODE_ZERO = re.compile(rb'\s*\{\s*"retcode"\s*:\s*0\s*[,}]')
+
+
+def answers_at_once(status: int, body: bytes) -> bool:
+    """True when this answer is certain to be followed by another poll at once.
+
+    HTTP 200 with ``retcode`` 0 as the body's first key is either events (``DISPATCH``)
+    or idle (``POLL``). Anything else, or a body that turns out unreadable after all,
+    can lead elsewhere; a driver that polled ahead on a True then drops that poll
+    when the machine's action is neither.
+    """
+    return status == 200 and _RETCODE_ZERO.match(body, 0, 64) is not None
 
 
 class Delays(Protocol):

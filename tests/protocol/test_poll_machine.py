@@ -17,6 +17,7 @@ from smartqq.protocol.poll import (
     PollMachine,
     PollOutcome,
     Step,
+    answers_at_once,
     parse_poll,
 )
 
@@ -233,3 +234,28 @@ def test_the_retcode_table_in_the_docs_is_the_code_table() -> None:
         for r in retcodes.POLL.values()
     ]
     assert _doc_retcode_rows() == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"retcode":0,"result":[{"poll_type":"message"}]}', True),
+        (200, b'{"retcode":0,"result":"ok"}', True),
+        (200, b' \n{ "retcode" : 0 }', True),
+        (200, b'{"retcode":0,"errmsg":"error!!!"}', True),
+        (200, b'{"retcode":0', False),  # cut before the value ends: not certain
+        (200, b'{"retcode":0.5,"result":[]}', False),
+        (200, b'{"retcode":01}', False),
+        (200, b'{"retcode":116,"p":"abc"}', False),
+        (200, b'{"retcode":103}', False),
+        (200, b'{"result":[],"retcode":0}', False),  # not the first key: not known yet
+        (200, b'{"retcode":"0"}', False),
+        (200, b"", False),
+        (502, b'{"retcode":0,"result":[]}', False),
+        (200, b" " * 100 + b'{"retcode":0}', False),  # only the first bytes are read
+    ],
+)
+def test_answers_at_once_reads_only_a_certain_prefix(
+    status: int, body: bytes, expected: bool
+) -> None:
+    assert answers_at_once(status, body) is expected
