@@ -85,6 +85,8 @@ class Emulator(control.ControlMixin):
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._restart_lock: asyncio.Lock | None = None
+        self.web_hub: webui.Hub | None = None
+        """The web page's state (``webui.hub_for``), kept across restarts; made on first use."""
         self.app = self._build_app()
 
     # -- lifecycle ---------------------------------------------------------------------

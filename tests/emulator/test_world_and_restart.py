@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import tomllib
+import weakref
 from pathlib import Path
 
 import pytest
 
 from smartqq import BuddyMessage, Reconnected
-from smartqq.emulator import Emulator, World, WorldError, demo_world
+from smartqq.emulator import Emulator, World, WorldError, demo_world, webui
 from smartqq.emulator.toml_writer import dumps
 from smartqq.testing import make_client, until
 
@@ -87,3 +89,18 @@ async def test_overlapping_restarts_leave_no_listening_socket_behind() -> None:
             assert client.logged_in
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+async def test_a_finished_emulator_and_its_web_page_state_are_freed() -> None:
+    # The web page's hub refers back to its emulator; nothing global may hold either
+    # (a module-level map once kept every emulator and its journals alive).
+    async with Emulator() as emu:
+        hub = webui.hub_for(emu)
+        assert hub is emu.web_hub
+        emu.inject("buddy", 10002, 10001, "hello")
+    gone = weakref.ref(emu)
+    hub_gone = weakref.ref(hub)
+    del emu, hub
+    gc.collect()
+    assert gone() is None
+    assert hub_gone() is None

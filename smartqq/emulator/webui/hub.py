@@ -18,7 +18,6 @@ import asyncio
 import itertools
 import secrets
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,14 +37,15 @@ JOURNAL = 2_000
 PAGE_SESSIONS = 1_000
 QUEUE = 1_000
 
-_hubs: weakref.WeakKeyDictionary[Emulator, Hub] = weakref.WeakKeyDictionary()
-
-
 def hub_for(emulator: Emulator) -> Hub:
-    """The emulator's hub, created on first use and kept across restarts."""
-    hub = _hubs.get(emulator)
+    """The emulator's hub, created on first use and kept across restarts.
+
+    Held by the emulator itself: the hub refers back to it, and a module-level
+    mapping keyed by the emulator would keep both (and every journal) alive forever.
+    """
+    hub = emulator.web_hub
     if hub is None:
-        hub = _hubs[emulator] = Hub(emulator)
+        hub = emulator.web_hub = Hub(emulator)
     return hub
 
 
