@@ -64,6 +64,9 @@ def _cookies(header: str) -> dict[str, str]:
     return out
 
 
+_UNREAD: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class EmuRequest:
     """One request as the service sees it (case-insensitive header lookup)."""
@@ -79,6 +82,8 @@ class EmuRequest:
     peer: tuple[str, int] | None = None
     alive: Callable[[], bool] = lambda: True
     """False once the client has gone (a held poll2 then takes nothing off the queue)."""
+    decoded_r: Any = field(default=_UNREAD, repr=False, compare=False)
+    """``r`` as :func:`read_r` decoded it (kept: the journal and the handler both read it)."""
 
     @classmethod
     def build(
@@ -174,12 +179,16 @@ def json_body(raw: str) -> Any:
 
 
 def read_r(request: EmuRequest) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """(``r`` as JSON or None, all form/query fields). Lenient: ``r`` may also be in the query."""
+    """(``r`` as JSON or None, all form/query fields). Lenient: ``r`` may also be in the query.
+
+    ``r`` is decoded once per request; each call gets a fresh copy of the fields.
+    """
     fields = {**request.query, **request.form}
-    raw = fields.get("r")
-    if raw is None:
-        return None, fields
-    value = json_body(raw)
+    value = request.decoded_r
+    if value is _UNREAD:
+        raw = fields.get("r")
+        value = None if raw is None else json_body(raw)
+        object.__setattr__(request, "decoded_r", value)  # a cache on a frozen value
     return (value if isinstance(value, dict) else None), fields
 
 

@@ -24,7 +24,7 @@ from multidict import CIMultiDict
 
 from . import control, webui
 from .faults import FaultSet
-from .http import EmuRequest
+from .incoming import emu_request
 from .listener import guard_accept
 from .memory import MemoryTransport
 from .service import SmartQQService
@@ -173,18 +173,8 @@ class Emulator(control.ControlMixin):
     # -- HTTP plumbing -----------------------------------------------------------------
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read() if request.body_exists else b""
+        incoming = await emu_request(request)
         transport = request.transport
-        peer = transport.get_extra_info("peername") if transport is not None else None
-        incoming = EmuRequest.build(
-            request.method,
-            request.path,
-            request.query_string,
-            body,
-            request.headers,
-            peer=(str(peer[0]), int(peer[1])) if peer else None,
-            alive=lambda: transport is not None and not transport.is_closing(),
-        )
         answer = await self.service.handle(incoming)
         if answer.close:
             if transport is not None:

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from smartqq import Client
 from smartqq.emulator import BOT_QQ, Emulator
 from smartqq.emulator.webui import hub_for
 from smartqq.emulator.webui.chat import MAX_TEXT
@@ -325,3 +326,18 @@ async def test_hostile_requests_get_a_4xx_json_answer(
     ) as resp:
         assert 400 <= resp.status < 500
         assert (await resp.json())["ok"] is False
+
+
+async def test_the_journal_names_the_account_of_polls_and_sends(emu: Emulator, bot: Client) -> None:
+    # The journal reads a request's form before the service handles it (from the one
+    # parsed request both share: smartqq/emulator/incoming.py).
+    await bot.contacts.refresh()
+    friend = next(iter(bot.contacts.friends.values()))
+    journal = hub_for(emu).journal
+    start = journal[-1]["id"] if journal else 0
+    await bot.send_buddy_msg(friend.uin, "journal me")
+    await until(lambda: any(e.get("endpoint") == "send_buddy_msg2" for e in journal))
+    await until(lambda: any(e.get("endpoint") == "poll2" and e["id"] > start for e in journal))
+    entries = [e for e in journal if e["id"] > start and e.get("type") == "http"]
+    assert [e["endpoint"] for e in entries].count("send_buddy_msg2") == 1
+    assert {e["qq"] for e in entries if e["endpoint"] in ("poll2", "send_buddy_msg2")} == {BOT_QQ}

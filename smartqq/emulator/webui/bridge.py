@@ -11,7 +11,6 @@ and these functions.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from smartqq.emulator.http import json_body, read_r
 from smartqq.emulator.images import qr_png
+from smartqq.emulator.incoming import emu_request
 
 if TYPE_CHECKING:
     from smartqq.emulator.server import Emulator
@@ -140,24 +141,22 @@ def expire_session(emu: Emulator, qq: int) -> bool:
 async def request_account(emu: Emulator, request: web.Request) -> int | None:
     """The QQ number a SmartQQ request acts for, if it can be told (for the journal).
 
-    Read *before* the handler runs: aiohttp caches the parsed form, so the
-    handler reads the same body again without touching the socket.
+    Read *before* the handler runs, from the request as the service will see it
+    (:func:`~smartqq.emulator.incoming.emu_request`, built once): the handler then
+    reads the same parsed form and decoded ``r`` without parsing them again.
     """
     service = emu.service
     fields: dict[str, str] = dict(request.query)
+    r: Any = None
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
         try:
-            post = await request.post()
-        except (ValueError, LookupError, ConnectionError):  # LookupError: an unknown charset
-            post = None
-        if post is not None:
-            fields.update({k: v for k, v in post.items() if isinstance(v, str)})
-    r: Any = None
-    if "r" in fields:
-        try:
-            r = json.loads(fields["r"])
-        except (ValueError, RecursionError):
-            r = None
+            incoming = await emu_request(request)
+        except ConnectionError:
+            incoming = None
+        if incoming is not None:
+            r, fields = read_r(incoming)
+    elif "r" in fields:
+        r = json_body(fields["r"])
     if not isinstance(r, dict):
         r = {}
     sid = str(r.get("psessionid") or fields.get("psessionid") or "")

@@ -37,6 +37,7 @@ JOURNAL = 2_000
 PAGE_SESSIONS = 1_000
 QUEUE = 1_000
 
+
 def hub_for(emulator: Emulator) -> Hub:
     """The emulator's hub, created on first use and kept across restarts.
 
