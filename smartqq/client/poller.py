@@ -180,7 +180,8 @@ class Poller:
         """Send the next poll now and return once it is on the wire."""
         request = self.session.request(self._poll2(state), timeout=self.poll_timeout)
         if _EAGER:  # runs at once up to waiting for the answer: the poll is sent
-            self._ahead = asyncio.Task(request, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+            loop = asyncio.get_running_loop()
+            self._ahead = asyncio.Task(request, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
         else:
             self._ahead = asyncio.ensure_future(request)
             for _ in range(_PASSES_TO_SEND):
