@@ -80,6 +80,7 @@ class Client(InfoCalls, BotRuntime):
         handler_concurrency: Concurrency = "chat",
         stop_grace: float = 5.0,
         poll_ahead: bool = True,
+        max_pending: int = 10_000,
     ) -> None:
         check_options(
             qq=qq,
@@ -91,6 +92,7 @@ class Client(InfoCalls, BotRuntime):
                 "event_buffer": event_buffer,
                 "max_response_bytes": max_response_bytes,
                 "dedup_window": dedup_window,
+                "max_pending": max_pending,
             },
         )
         if transport is not None and base_url is not None:
@@ -135,6 +137,8 @@ class Client(InfoCalls, BotRuntime):
             echo=echo,
             knows_sender=self.contacts.knows_sender,
             poll_ahead=poll_ahead,
+            backlog=self._dispatcher.backlog,
+            max_pending=max_pending,
         )
         self._poll_task: asyncio.Task[None] | None = None
 

@@ -6,6 +6,11 @@ recover, sleep). Events are de-duplicated by (kind, msg_id, sender) over at
 least the last ``dedup_window`` keys and, with ``ignore_self_echo``, our own
 sends echoed back by the service are dropped.
 
+Backpressure: while handlers are more than ``max_pending`` events behind
+(``Dispatcher.backlog``), no poll goes out until they are down to half of it;
+the service keeps what was not polled, so a flood costs a delay, not memory
+without bound, and loses nothing.
+
 Polling ahead: an answer that is certain to be followed by another poll
 (HTTP 200 starting ``{"retcode":0``, see
 :func:`~smartqq.protocol.poll.answers_at_once`) sends that poll *before*
@@ -88,6 +93,8 @@ _EXCERPT = 120
 _PASSES_TO_SEND = 2
 _EAGER = sys.version_info >= (3, 12)
 _CONTINUES = (Step.DISPATCH, Step.POLL)
+# How often a paused loop looks at the handlers' backlog again.
+_PAUSE_CHECK = 0.02
 
 
 @dataclass(slots=True)
@@ -101,6 +108,8 @@ class PollStats:
     failures: int = 0
     oversize: int = 0
     salvaged: int = 0
+    paused: int = 0
+    """Times polling paused because handlers had fallen ``max_pending`` events behind."""
     errors: int = 0
     """Unexpected exceptions caught while handling one answer (logged and reported)."""
 
@@ -123,6 +132,8 @@ class Poller:
         echo: EchoFilter | None,
         knows_sender: Callable[[MessageEvent], bool] = lambda event: False,
         poll_ahead: bool = True,
+        backlog: Callable[[], int] = lambda: 0,
+        max_pending: int = 10_000,
     ) -> None:
         self.session = session
         self.machine = machine
@@ -133,6 +144,8 @@ class Poller:
         self.echo = echo
         self.knows_sender = knows_sender
         self.poll_ahead = poll_ahead
+        self.backlog = backlog
+        self.max_pending = max_pending
         self.stats = PollStats()
         # De-duplication keys in two generations: a key is remembered for at least
         # ``dedup_window`` later keys. (An OrderedDict trimmed per event cost twice as
@@ -195,8 +208,23 @@ class Poller:
             # Retrieve its outcome, whatever it was: nobody else will.
             await asyncio.gather(ahead, return_exceptions=True)
 
+    async def _catch_up(self) -> None:
+        """Hold the next poll while handlers are more than ``max_pending`` events behind,
+        until they are down to half of it. Nothing is dropped: the service keeps what
+        was not polled, and it comes in order once polling goes on."""
+        behind = self.backlog()
+        if behind <= self.max_pending:
+            return
+        self.stats.paused += 1
+        log.warning("handlers are %d events behind: polling pauses until they catch up", behind)
+        while self.backlog() > self.max_pending // 2 and not self.session.closed:
+            await asyncio.sleep(_PAUSE_CHECK)
+
     async def _once(self) -> bool:
         """One poll and what follows it; False when polling must end."""
+        await self._catch_up()
+        if self.session.closed:
+            return False
         state = self.session.require_state()
         generation = self.session.generation
         body: bytes = b""
@@ -211,7 +239,11 @@ class Poller:
             body = response.body
             if response.status != 200:
                 return await self._act(self.machine.http_status(response.status), generation)
-            if self.poll_ahead and answers_at_once(200, body):
+            if (
+                self.poll_ahead
+                and answers_at_once(200, body)
+                and self.backlog() <= self.max_pending
+            ):
                 await self._poll_ahead(state, generation)
             try:
                 result = parse_poll(body)

@@ -408,6 +408,14 @@ class Dispatcher:
         for s in list(self._streams or ()):
             s.end()
 
+    def backlog(self) -> int:
+        """Events handed over and not yet handled: queued on the chat workers plus the
+        ones they are running ("chat"), or handler tasks alive ("task"). The poll loop
+        pauses while this is over ``Client(max_pending=)``."""
+        if self._per_chat:
+            return self.workers.pending() + self.workers.busy
+        return len(self.tasks)
+
     async def drain(self, timeout: float) -> None:
         """Let queued and running handlers finish within ``timeout``, then cancel the rest."""
         loop = asyncio.get_running_loop()

@@ -63,6 +63,8 @@ async def test_every_bad_id_to_every_call_is_a_usage_error(tmp_path: Path) -> No
         {"event_buffer": 0},
         {"max_response_bytes": 1.5},
         {"dedup_window": None},
+        {"max_pending": 0},
+        {"max_pending": True},
         {"qr_poll_interval": float("-inf")},
     ],
 )
