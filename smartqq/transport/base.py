@@ -28,8 +28,6 @@ class Transport(Protocol):
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         """Send ``request`` to its real URL (or wherever this transport routes it)."""
-        ...
 
     async def aclose(self) -> None:
         """Release connections; ``send`` after this raises a ``TransportError``."""
-        ...
