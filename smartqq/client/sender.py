@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 
-from smartqq.content import Content, Font, Segment
+from smartqq.content import MAX_PART_BYTES, Content, Font, Segment
 from smartqq.errors import (
     ConnectError,
     HTTPStatusError,
@@ -55,8 +56,23 @@ def check_target(kind: str, target: object) -> None:
     check_id(f"{kind} target", target)
 
 
+# The wire text of the default font, as Content.encode ends every part with it.
+_DEFAULT_FONT_JSON = json.dumps(Font().to_wire(), ensure_ascii=False, separators=(",", ":"))
+
+
 def _parts(content: AnyContent, font: Font | None) -> list[tuple[str, str]]:
     """(wire JSON, plain text) per part; bad content is a UsageError before any I/O."""
+    if content.__class__ is str and font is None:
+        # The common send: one short plain string in the default font. The same JSON
+        # text as Content.of(content).encode() (a hypothesis test holds them equal),
+        # without building segments for it.
+        text: str = content  # type: ignore[assignment]
+        try:
+            size = len(text.encode("utf-8"))  # a lone surrogate fails here, not on the wire
+        except UnicodeError:
+            raise UsageError("this content cannot be sent (UnicodeEncodeError)") from None
+        if size <= MAX_PART_BYTES and text.strip():
+            return [(f"[{json.dumps(text, ensure_ascii=False)},{_DEFAULT_FONT_JSON}]", text)]
     try:
         body = Content.coerce(content)
         if not body.segments or (
@@ -122,7 +138,10 @@ class Sender:
         codes: list[int] = []
         uncertain = False
         for wire, text in _parts(content, font):
-            await self._pace()
+            if self.send_interval > 0:
+                await self._pace()
+            else:  # nothing to wait for: the lock and its coroutine would only cost
+                self._last_send = time.monotonic()
             msg_id = next(self._msg_ids)
             try:
                 outcome = await self._send_part(build, wire, msg_id, retry=True)

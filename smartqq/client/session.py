@@ -20,7 +20,6 @@ import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from smartqq.errors import (
@@ -111,7 +110,7 @@ async def exchange(
         raise ProtocolError(f"{request.endpoint} has a malformed URL") from None
     headers = (*request.headers, ("Cookie", cookie)) if cookie else request.headers
     response = await transport.send(
-        replace(request, headers=headers, max_bytes=max_bytes), timeout=timeout
+        request.with_headers(headers, max_bytes=max_bytes), timeout=timeout
     )
     set_cookies = response.header_all("Set-Cookie")
     if set_cookies:

@@ -59,6 +59,23 @@ class HttpRequest:
     def full_url(self) -> str:
         return f"{self.url}?{urlencode(self.query)}" if self.query else self.url
 
+    def with_headers(
+        self, headers: tuple[tuple[str, str], ...], *, max_bytes: int | None
+    ) -> HttpRequest:
+        """This request with other headers and body cap (what ``dataclasses.replace``
+        does, at a quarter of its cost: it runs for every request a client sends)."""
+        return HttpRequest(
+            self.method,
+            self.url,
+            self.query,
+            self.form,
+            headers,
+            self.endpoint,
+            self.timeout,
+            max_bytes,
+            self.body,
+        )
+
     def form_body(self) -> bytes:
         return form_encode(self.form or ())
 

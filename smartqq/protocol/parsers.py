@@ -198,16 +198,22 @@ class SendOutcome:
     uncertain: bool
 
 
+# Frozen and few: one shared instance per code that is not an error (one per send saved).
+_SEND_OUTCOMES = {
+    **{code: SendOutcome(code, sent=False, uncertain=True) for code in retcodes.SEND_UNCERTAIN},
+    **{code: SendOutcome(code, sent=True, uncertain=False) for code in retcodes.SEND_OK},
+}  # (OK last: a code in both tables counts as sent, as the checks in order did)
+
+
 def parse_send_response(body: bytes | str, endpoint: str = "") -> SendOutcome:
     """``retcode 0``, ``errCode 0`` and ``100100`` are sent; ``1202`` is uncertain.
 
     ``100012``/``103``/… raise :class:`SessionExpiredError`; other codes :class:`APIError`.
     """
     obj, code = _coded(body, "send response")
-    if code in retcodes.SEND_OK:
-        return SendOutcome(code, sent=True, uncertain=False)
-    if code in retcodes.SEND_UNCERTAIN:
-        return SendOutcome(code, sent=False, uncertain=True)
+    known = _SEND_OUTCOMES.get(code)
+    if known is not None:
+        return known
     errmsg = str(obj.get("errmsg") or obj.get("errMsg") or "")
     if code in retcodes.SEND_SESSION:
         raise SessionExpiredError(code, endpoint, errmsg)
