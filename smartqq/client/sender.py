@@ -66,7 +66,7 @@ def _parts(content: AnyContent, font: Font | None) -> list[tuple[str, str]]:
         # The common send: one short plain string in the default font. The same JSON
         # text as Content.of(content).encode() (a hypothesis test holds them equal),
         # without building segments for it.
-        text: str = content  # type: ignore[assignment]
+        text: str = content
         try:
             size = len(text.encode("utf-8"))  # a lone surrogate fails here, not on the wire
         except UnicodeError:
