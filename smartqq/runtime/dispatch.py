@@ -10,11 +10,12 @@
 2. ``events()`` streams get it.
 3. If only plain functions with plain predicates can take the event's class,
    they run inline, now (counters and loggers cost no task and no queue).
-4. Otherwise the event goes to its chat's worker (``handler_concurrency="chat"``,
-   the default: one long-lived task per active chat, arrival order within a
-   chat, chats concurrent; see :mod:`smartqq.runtime.workers`) or to a task of
-   its own (``"task"``). There the router tree runs: outer middleware, filters
-   (each filter object once per event), inner middleware, handlers in order.
+4. Otherwise the event goes to its chat's queue (``handler_concurrency="chat"``,
+   the default: arrival order within a chat, chats concurrent, one runner task
+   for the handlers that do not wait and a task per chat only while one waits;
+   see :mod:`smartqq.runtime.workers`) or to a task of its own (``"task"``).
+   There the router tree runs: outer middleware, filters (each filter object
+   once per event), inner middleware, handlers in order.
 
 A handler's exception goes to the error hook (or the log) and never reaches
 the poll loop nor the next handler. ``drain`` lets running handlers finish
@@ -421,24 +422,20 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         me = asyncio.current_task()
-        self.workers.close_idle()
-        try:
-            while True:
-                running = {t for t in self.tasks if t is not me}
-                if not running:
-                    return
-                left = deadline - loop.time()
-                if left <= 0:
-                    break
-                await asyncio.wait(running, timeout=left)
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            if self.workers.pending():
-                log.warning("stopped with %d events not handled", self.workers.pending())
-            self.workers.clear()
-        finally:
-            self.workers.reopen()
+        while True:
+            running = {t for t in self.tasks if t is not me}
+            if not running:
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await asyncio.wait(running, timeout=left)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        if self.workers.pending():
+            log.warning("stopped with %d events not handled", self.workers.pending())
+        self.workers.clear()
 
 
 def _collect_flat(

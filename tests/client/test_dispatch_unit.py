@@ -81,7 +81,10 @@ async def test_drain_cancels_handlers_that_outlive_the_timeout() -> None:
 
     d.register(BuddyMessage, slow)
     d.dispatch(buddy("x"))
+    while any(t.get_name() == "smartqq-chats" for t in d.tasks):
+        await asyncio.sleep(0)  # the runner started it; it waits on a task of its chat's own
     tasks = set(d.tasks)
+    assert [t.get_name() for t in tasks] == ["smartqq-chat:('message', 5)"]
     await d.drain(timeout=0.05)
     assert all(t.cancelled() for t in tasks)
     assert finished == []

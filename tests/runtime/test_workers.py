@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import random
 from typing import Any
@@ -132,28 +133,180 @@ async def test_workers_are_bounded_and_reused_for_waiting_chats() -> None:
     assert d.workers.workers == 0
 
 
-async def test_idle_workers_linger_then_retire() -> None:
+async def test_jobs_that_never_wait_share_one_runner_task() -> None:
     ran: list[str] = []
     tasks: set[asyncio.Task[None]] = set()
 
     async def run(item: str) -> None:
         ran.append(item)
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.02)
-    workers.submit("a", "1")
-    await asyncio.sleep(0)
-    assert ran == ["1"]
-    assert len(tasks) == 1  # lingering, waiting for more of chat "a"
-    first = next(iter(tasks))
-    workers.submit("a", "2")
-    await asyncio.sleep(0)
-    assert ran == ["1", "2"]
-    assert tasks == {first}  # the same task took the second message
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks)
+    for chat in "abcdefg":
+        workers.submit(chat, f"{chat}1")
+        workers.submit(chat, f"{chat}2")
+    assert ran == []  # queued: the runner starts after the dispatch loop
+    assert [t.get_name() for t in tasks] == ["smartqq-chats"]  # one task for all chats
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert ran == [f"{c}{n}" for c in "abcdefg" for n in (1, 2)]
+    assert workers.workers == 0
+    assert not workers.queues
+    with pytest.raises(ValueError, match="max_workers"):
+        ChatWorkers(run, tasks, max_workers=0)
+
+
+async def test_a_job_that_waits_gets_a_task_for_its_chat_and_the_rest_go_on() -> None:
+    ran: list[str] = []
+    tasks: set[asyncio.Task[None]] = set()
+    gate = asyncio.Event()
+
+    async def run(item: str) -> None:
+        ran.append(f"start {item}")
+        if item == "a1":
+            await gate.wait()
+        ran.append(f"end {item}")
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks)
+    workers.submit("a", "a1")
+    workers.submit("a", "a2")  # behind the waiting one
+    workers.submit("b", "b1")  # another chat: not held up
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert ran == ["start a1", "start b1", "end b1"]
+    assert [t.get_name() for t in tasks] == ["smartqq-chat:a"]  # the runner is done
+    assert workers.pending() == 1
+    assert workers.busy == 1
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert ran == ["start a1", "start b1", "end b1", "end a1", "start a2", "end a2"]
+    assert workers.workers == 0
+    assert not workers.queues  # retired
+
+
+async def test_a_waiting_job_keeps_the_context_it_set_before_waiting() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="outside")
+    seen: list[str] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run(item: str) -> None:
+        var.set(item)
+        await asyncio.sleep(0.001)
+        seen.append(var.get())
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, enter=lambda: seen.append("entered"))
+    workers.submit("a", "mine")
+    for _ in range(3):
+        await asyncio.gather(*tasks)
+    assert var.get() == "outside"  # the job's setting stayed out of the caller's context
+    assert seen == ["entered", "entered", "mine"]  # the runner, then the chat's own task
+
+
+async def test_a_job_that_dispatches_to_its_own_chat_goes_first() -> None:
+    order: list[str] = []
+    tasks: set[asyncio.Task[None]] = set()
+    workers: ChatWorkers[str]
+
+    async def run(item: str) -> None:
+        if item == "outer":
+            workers.submit("a", "inner")  # re-entrant, same chat: after this one
+            workers.submit("b", "other")
+        order.append(item)
+
+    workers = ChatWorkers(run, tasks)
+    workers.submit("a", "outer")
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert order == ["outer", "inner", "other"]
+    assert not workers.queues
+
+
+async def test_cancelling_a_chat_task_reaches_the_waiting_handler() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    saw: list[str] = []
+
+    async def run(item: str) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            saw.append("cancelled")
+            raise
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks)
+    workers.submit("a", "x")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    [task] = tasks
+    assert task.get_name() == "smartqq-chat:a"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert saw == ["cancelled"]
+    assert workers.workers == 0
+
+
+async def test_errors_before_and_after_waiting_are_reported_and_the_chat_goes_on() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    errors: list[tuple[str, Any]] = []
+    done: list[str] = []
+
+    async def on_error(exc: Exception, arg: Any, tag: Any) -> None:
+        errors.append((str(exc), arg))
+
+    async def run(item: str) -> None:
+        if item.startswith("late"):
+            await asyncio.sleep(0)
+        if item.endswith("bad"):
+            raise RuntimeError(item)
+        done.append(item)
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, on_error=on_error)
+    for item in ("early bad", "early ok", "late bad", "late ok"):
+        workers.submit("a", item)
+    while tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert sorted(errors) == [("early bad", "early bad"), ("late bad", "late bad")]
+    assert done == ["early ok", "late ok"]
+
+
+async def test_a_handler_that_yields_something_odd_gets_the_error_a_task_gives() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    errors: list[str] = []
+
+    class Odd:
+        def __await__(self) -> Any:
+            yield "not a future"
+
+    async def run(item: str) -> None:
+        await Odd()
+
+    async def on_error(exc: Exception, arg: Any, tag: Any) -> None:
+        errors.append(type(exc).__name__)
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, on_error=on_error)
+    workers.submit("a", "x")
+    while tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert errors == ["RuntimeError"]
+
+
+async def test_at_the_bound_the_runner_waits_and_the_chats_behind_it_wait_in_line() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    gate = asyncio.Event()
+    ran: list[str] = []
+
+    async def run(item: str) -> None:
+        ran.append(item)
+        await gate.wait()
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1)
+    workers.submit("a", "1")
+    workers.submit("b", "2")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert ran == ["1"]  # chat b waits in line, its job not started
+    assert len(tasks) == 1
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert ran == ["1", "2"]
     assert not tasks
     assert workers.workers == 0
-    with pytest.raises(ValueError):
-        ChatWorkers(run, tasks, max_workers=0)
 
 
 async def test_drain_cancels_what_outlives_the_grace_time(caplog: pytest.LogCaptureFixture) -> None:
@@ -208,3 +361,88 @@ async def test_per_class_plans_are_cached_and_invalidated() -> None:
     assert BuddyMessage not in d.router._plans  # registration dropped the cache
     d.dispatch(message(1, 3))
     assert calls == ["buddy", "buddy", "buddy", "any"]
+
+
+async def test_odd_jobs_a_future_a_handler_raising_cancelled_and_failures_anywhere(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    done: list[str] = []
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+
+    async def run(item: str) -> None:
+        if item == "cancel-self":
+            raise asyncio.CancelledError  # the handler's own: the next job still runs
+        if item == "wait":
+            await asyncio.sleep(0)
+        if item.endswith("bad"):
+            raise RuntimeError(item)
+        done.append(item)
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks)  # no on_error: the log
+    workers.call("f", lambda _: fut, "future", None)  # an awaitable that is not a coroutine
+    for item in ("cancel-self", "ok", "wait", "queued bad", "queued ok"):
+        workers.submit("a", item)
+    loop.call_later(0.01, fut.set_result, None)
+    while tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert done == ["ok", "wait", "queued ok"]
+    assert fut.done()
+    assert "worker job on 'str' failed" in caplog.text
+    assert workers.workers == 0
+    assert not workers.queues
+
+
+async def test_at_the_bound_a_failing_job_is_reported_and_the_next_runs() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    errors: list[str] = []
+    done: list[str] = []
+
+    async def on_error(exc: Exception, arg: Any, tag: Any) -> None:
+        errors.append(str(exc))
+
+    async def run(item: str) -> None:
+        await asyncio.sleep(0)
+        if item == "bad":
+            raise RuntimeError(item)
+        done.append(item)
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1, on_error=on_error)
+    workers.submit("a", "bad")
+    workers.submit("b", "good")
+    while tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert errors == ["bad"]
+    assert done == ["good"]
+
+
+def test_a_resumed_coroutine_passes_throw_and_close_through() -> None:
+    from smartqq.runtime.workers import _Resumed
+
+    events: list[str] = []
+
+    async def body() -> None:
+        try:
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        except KeyError:
+            events.append("thrown")
+            raise
+        finally:
+            events.append("closed")
+
+    coro = body()
+    resumed = _Resumed(coro, coro.send(None))
+    assert iter(resumed) is resumed
+    assert next(resumed) is None  # the bare yield it was waiting on: one loop pass
+    try:
+        raise KeyError("x")
+    except KeyError as exc:
+        with pytest.raises(KeyError):
+            resumed.throw(KeyError, exc, exc.__traceback__)
+    assert events == ["thrown", "closed"]
+    coro2 = body()
+    resumed2 = _Resumed(coro2, coro2.send(None))
+    resumed2.close()
+    assert events == ["thrown", "closed", "closed"]
