@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from smartqq.emulator import Emulator, TQQEmulator, World, demo_world
+from smartqq.emulator.gcpolicy import tune_for_serving
 
 __all__ = ["ListenError", "run_emulator"]
 
@@ -37,6 +38,7 @@ async def run_emulator(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    tune_for_serving()  # this process only serves: fewer, larger GC passes (see gcpolicy)
     world = World.load(args.world) if args.world else demo_world()
     emu = Emulator(
         world,

@@ -123,7 +123,10 @@ async def poll2(state: State, request: EmuRequest) -> EmuResponse:
         s.wake.clear()
         state.journal.waiters += 1
         try:
-            await asyncio.wait_for(s.wake.wait(), remaining)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the wait in a task of
+            # its own, one more task per held poll (issue 17: 1,000 held polls per burst).
+            async with asyncio.timeout(remaining):
+                await s.wake.wait()
         except TimeoutError:
             pass
         finally:

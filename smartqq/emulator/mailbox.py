@@ -151,7 +151,12 @@ class Mailboxes:
         s = self.logins.live(qq)
         if s is None:
             return False
-        self.queues.setdefault(qq, deque()).append(event)
+        # get-then-create, not setdefault(qq, deque()): a fan-out pushes to every member,
+        # and setdefault would build (and drop) a deque for each of them every time.
+        q = self.queues.get(qq)
+        if q is None:
+            q = self.queues[qq] = deque()
+        q.append(event)
         s.wake.set()
         return True
 

@@ -279,3 +279,61 @@ async def test_content_is_encoded_once_per_message_not_per_recipient(
     handles = {body["result"][0]["value"]["send_uin"] for body in bodies}
     assert len(handles) == 3  # every session still sees its own handle for the sender
     assert all(body["result"][0]["value"]["content"][1] == "one encoding" for body in bodies)
+
+
+async def test_a_held_poll_times_out_idle_and_a_cancelled_one_keeps_its_events() -> None:
+    svc, clock = service(hold=0.05)
+    b = Browser(svc)
+    sid = (await login(b))["psessionid"]
+    idle = asyncio.ensure_future(poll(b, sid))
+    await asyncio.sleep(0.01)
+    assert svc.journal.waiters == 1
+    clock.now += 1  # past the deadline: the next wake-up (the 0.05 s timer) answers idle
+    assert (await asyncio.wait_for(idle, 5))["retcode"] == 102
+    assert svc.journal.waiters == 0
+    req = EmuRequest.build(
+        "POST", "/channel/poll2", "", urlencode({"r": json.dumps({"psessionid": sid})}).encode()
+    )
+    held = asyncio.ensure_future(svc.handle(req))
+    await asyncio.sleep(0)
+    assert svc.journal.waiters == 1
+    held.cancel()  # the front end dropped the request while it was held
+    with pytest.raises(asyncio.CancelledError):
+        await held
+    assert svc.journal.waiters == 0
+    svc.inject("buddy", 10002, 10001, "after the cancel", "c1")
+    body = await poll(b, sid)
+    assert body["result"][0]["value"]["content"][1] == "after the cancel"
+
+
+@pytest.mark.parametrize("max_batch", [50, 8])
+async def test_a_burst_to_held_polls_is_one_answer_each_up_to_max_batch(max_batch: int) -> None:
+    """Issue 17: 20 messages queued in one go wake each held poll once, and that one answer
+    carries the whole burst (oldest last, as before), never more than ``max_batch``."""
+    svc, _ = service(hold=30, max_batch=max_batch)
+    accounts = [(10001, "bot-password"), (10002, "alice-pw"), (10003, "bob-pw")]
+    browsers = [Browser(svc) for _ in accounts]
+    sids = [
+        (await login(b, qq, pw))["psessionid"]
+        for b, (qq, pw) in zip(browsers, accounts, strict=True)
+    ]
+
+    def held_poll(sid: str) -> asyncio.Future[EmuResponse]:
+        body = urlencode({"r": json.dumps({"psessionid": sid})}).encode()
+        return asyncio.ensure_future(
+            svc.handle(EmuRequest.build("POST", "/channel/poll2", "", body))
+        )
+
+    held = [held_poll(sid) for sid in sids]
+    await asyncio.sleep(0)
+    assert svc.journal.waiters == 3
+    polls = svc.journal.polls
+    for i in range(20):
+        assert svc.inject("group", 10004, 200001, f"burst {i}", f"b{i}") == 3
+    answers = [json.loads((await h).body) for h in held]
+    assert svc.journal.polls == polls  # no extra poll was needed to carry the burst
+    expected = [f"burst {i}" for i in range(min(20, max_batch))][::-1]
+    for answer in answers:
+        assert [e["value"]["content"][1] for e in answer["result"]] == expected
+    assert sorted(svc.queues) == [10001, 10002, 10003]  # no queue for members not logged in
+    assert all(len(svc.queues[qq]) == 20 - len(expected) for qq in svc.queues)
