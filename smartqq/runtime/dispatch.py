@@ -422,20 +422,24 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         me = asyncio.current_task()
-        while True:
-            running = {t for t in self.tasks if t is not me}
-            if not running:
-                return
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            await asyncio.wait(running, timeout=left)
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        if self.workers.pending():
-            log.warning("stopped with %d events not handled", self.workers.pending())
-        self.workers.clear()
+        self.workers.close_idle()
+        try:
+            while True:
+                running = {t for t in self.tasks if t is not me}
+                if not running:
+                    return
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                await asyncio.wait(running, timeout=left)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            if self.workers.pending():
+                log.warning("stopped with %d events not handled", self.workers.pending())
+            self.workers.clear()
+        finally:
+            self.workers.reopen()
 
 
 def _collect_flat(

@@ -1,40 +1,39 @@
 """Per-chat order without a task per chat: one runner, and a task only for a chat that waits.
 
 ``call(key, fn, arg, tag)`` queues ``await fn(arg)`` for chat ``key``. A chat
-with jobs is *ready*; one **runner** task takes the ready chats in turn and
-starts each job itself (``coro.send``). Most handlers finish without waiting
-(a counter, a filter that says no, parsing a command), and all of a batch's
-chats then cost one task wake-up instead of one per chat: waking a parked
-task per chat was 5-6 us per chat per batch, more than the handlers cost.
+with jobs is *ready*; one **runner** task runs the ready chats' queues in
+turn. Most handlers finish without waiting (a counter, a filter that says no,
+a command that does not apply), and then all of a batch's chats cost one task
+wake-up instead of one per chat: waking a parked task per chat was 5-6 us per
+chat per batch, more than the handlers themselves.
 
-A job that has to wait (it awaits I/O, a sleep, an answer) is handed, as it
-stands, to a task of its own for its chat (:class:`_Resumed`; cancelling that
-task reaches the handler exactly as if the task had run it from the start).
-That task finishes the job, then the chat's queue, then retires; meanwhile
-the runner goes on with the other chats. So within a chat jobs run one at a
-time in arrival order, chats run concurrently, and a slow handler delays only
-its own chat.
+A job that has to wait (it awaits I/O, a reply, a sleep, an answer) keeps the
+runner: the first time the runner gives the loop up, :meth:`ChatWorkers._check`
+(scheduled when it started) sees it still inside a job, leaves it that chat
+(it finishes the job and the chat's queue as the chat's own task, then ends)
+and starts a new runner for the other ready chats. So within a chat jobs run
+one at a time in arrival order, chats run concurrently, a slow handler delays
+only its own chat, and a task exists per chat only while one of its jobs waits.
 
-At most ``max_workers`` tasks (the runner and the waiting chats' tasks) run at
-once: at the bound the runner awaits a job that waits itself, and the chats
-behind it wait in line. An exception a job raises goes to ``on_error(exc,
-arg, tag)`` (or the log) and the next job runs; a task cancelled by ``drain``
-after its grace time drops its chat's queue.
+At most ``max_workers`` tasks (runners and chats' tasks) run at once: at the
+bound no new runner starts, the ready chats wait in line, and the first task
+to finish its chat takes them over. An exception a job raises goes to
+``on_error(exc, arg, tag)`` (or the log) and the next job runs; a task that
+is cancelled (by ``drain`` after its grace time) drops its chat's queue.
 
-Handlers started by the runner share its context (as a chat's handlers shared
-their worker's before): a context variable a handler sets is seen by the next
-ones of the same batch. A chat's own task starts from a copy of it.
+Handlers run in their runner's context (a copy of the dispatching task's, as a
+task's would be), shared by the handlers of one batch: a context variable one
+handler sets is seen by the next ones, as a chat's handlers shared their
+worker's context before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Hashable
-from types import CoroutineType, TracebackType
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
 __all__ = ["ChatWorkers", "spawn"]
@@ -69,61 +68,6 @@ def _keep(task: asyncio.Task[Any], tasks: set[asyncio.Task[None]]) -> None:
         task.add_done_callback(tasks.discard)
 
 
-class _Resumed:
-    """A coroutine that was started and then had to wait, as an awaitable for a task.
-
-    A started coroutine cannot be awaited again, so this iterator stands in
-    for it: its first step gives the task what the coroutine waits for (a
-    future, or ``None`` for a bare yield, which asks for one loop pass), every
-    later step is the coroutine's own ``send``/``throw``.
-    """
-
-    __slots__ = ("_coro", "_error", "_waiting_on")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
-        self._coro = coro
-        self._waiting_on: Any = waiting_on
-        self._error: BaseException | None = None
-        if waiting_on is not None and not hasattr(waiting_on, "_asyncio_future_blocking"):
-            # What a task tells a coroutine that yields something else, on its next step.
-            self._waiting_on = None
-            self._error = RuntimeError(f"a handler yielded {waiting_on!r}, not a future")
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        return self  # type: ignore[return-value]  # an iterator with send/throw
-
-    def __iter__(self) -> _Resumed:
-        return self
-
-    def __next__(self) -> Any:
-        return self.send(None)
-
-    def send(self, value: Any) -> Any:
-        waiting_on = self._waiting_on
-        if waiting_on is not None:
-            self._waiting_on = None
-            return waiting_on  # its _asyncio_future_blocking is still set: the task waits
-        if self._error is not None:
-            error, self._error = self._error, None
-            return self._coro.throw(error)
-        return self._coro.send(value)
-
-    def throw(
-        self,
-        typ: type[BaseException] | BaseException,
-        val: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> Any:
-        self._waiting_on = self._error = None
-        exc = val if val is not None else typ() if isinstance(typ, type) else typ
-        if tb is not None:
-            exc = exc.with_traceback(tb)
-        return self._coro.throw(exc)
-
-    def close(self) -> None:
-        self._coro.close()
-
-
 class ChatWorkers(Generic[T]):
     def __init__(
         self,
@@ -131,11 +75,13 @@ class ChatWorkers(Generic[T]):
         tasks: set[asyncio.Task[None]],
         *,
         max_workers: int = 256,
+        idle: float = 2.0,
         enter: Callable[[], object] | None = None,
         on_error: ErrorSink | None = None,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError("max_workers >= 1 is required")
+        if max_workers < 1 or idle < 0:
+            raise ValueError("max_workers >= 1 and idle >= 0 are required")
+        self.idle = idle
         self._run = run
         self._enter = enter  # called first in each task (sets its context up)
         self._on_error = on_error
@@ -147,6 +93,15 @@ class ChatWorkers(Generic[T]):
         dispatcher does it inline)."""
         self._ready: deque[Hashable] = deque()  # chats for the runner, in arrival order
         self._runner: asyncio.Task[None] | None = None
+        self._runner_key: Hashable = None  # the chat the runner is in
+        # The parked runner's waker and when it parked: between batches the runner waits
+        # ``idle`` seconds for the next one (a wake-up costs less than a new task), and
+        # one timer retires it after that.
+        self._waker: asyncio.Future[bool] | None = None
+        self._parked_since = 0.0
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._closing = False
+        self._in_batch: asyncio.Task[None] | None = None  # the runner, while it runs a batch
         self.workers = 0  # tasks running jobs or about to: the runner and waiting chats
         self.busy = 0  # of those, the ones inside a job right now
 
@@ -162,101 +117,136 @@ class ChatWorkers(Generic[T]):
             return
         self.queues[key] = deque(((fn, arg, tag),))
         self._ready.append(key)
+        waker = self._waker
+        if waker is not None:  # the runner is parked: wake it (once: it leaves the slot now)
+            self._waker = None
+            waker.set_result(True)
+            return
         runner = self._runner
         loop = asyncio.get_running_loop()
         # (Done without clearing itself: cancelled before it ran. Another loop's: a
         # notebook that ran the client under an earlier loop.)
-        if runner is None or runner.done() or runner.get_loop() is not loop:
+        if (runner is None or runner.done() or runner.get_loop() is not loop) and (
+            self.workers < self.max_workers
+        ):
             # Not eager: the runner is to take the whole batch, after the dispatch loop.
             self._runner = self._started(loop.create_task(self._run_ready(), name="smartqq-chats"))
 
     def _started(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
-        # Counted until done, even if cancelled before it ever ran.
+        # Counted and kept until done, even if cancelled before it ever ran.
         self.workers += 1
+        self._tasks.add(task)
         task.add_done_callback(self._ended)
-        _keep(task, self._tasks)
         return task
 
-    def _ended(self, _task: asyncio.Task[None]) -> None:
+    def _ended(self, task: asyncio.Task[None]) -> None:
         self.workers -= 1
+        self._tasks.discard(task)
 
     def pending(self) -> int:
         """Items queued and not yet started, over all chats."""
         return sum(len(q) for q in self.queues.values())
 
     async def _run_ready(self) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        loop = asyncio.get_running_loop()
         if self._enter is not None:
             self._enter()
         ready, queues = self._ready, self.queues
-        self.busy += 1
         try:
-            while ready:
-                key = ready.popleft()
-                queue = queues[key]
-                while queue:
-                    fn, arg, tag = queue.popleft()
-                    if self.workers >= self.max_workers:
-                        # At the bound: a job that waits holds the chats behind it.
-                        try:
-                            await fn(arg)
-                        except Exception as exc:
-                            self._report(exc, arg, tag)
-                        continue
-                    awaitable = fn(arg)
-                    if awaitable.__class__ is not CoroutineType:  # a future, or the like
-                        self._hand_over(key, _Resumed(_await(awaitable), None), arg, tag)
-                        break
-                    try:
-                        waiting_on = awaitable.send(None)
-                    except StopIteration:
-                        continue
-                    except asyncio.CancelledError:
-                        continue  # raised by the handler itself: nothing here was cancelled
-                    except Exception as exc:
-                        self._report(exc, arg, tag)
-                        continue
-                    self._hand_over(key, _Resumed(awaitable, waiting_on), arg, tag)
-                    break
-                else:
-                    del queues[key]  # done: the chat is idle
+            while True:
+                # Runs as soon as this task gives the loop up: if that is inside a job,
+                # the job waits, and the other chats must not wait with it (_check).
+                loop.call_soon(self._check, me)
+                self.busy += 1
+                self._in_batch = me
+                try:
+                    while ready:
+                        if self._runner is not me:
+                            if self._runner is not None:
+                                return  # a new runner has the other chats: this task is done
+                            # Nobody runs the ready chats (it was at the bound): take them.
+                            self._runner = self._in_batch = me
+                            loop.call_soon(self._check, me)
+                        key = self._runner_key = ready.popleft()
+                        queue = queues[key]
+                        while queue:
+                            fn, arg, tag = queue.popleft()
+                            try:
+                                await fn(arg)
+                            except Exception as exc:
+                                await self._failed(exc, arg, tag)
+                            except asyncio.CancelledError:
+                                if me.cancelling():
+                                    raise  # drain: this task is being cancelled
+                                # The handler's own (it awaited something cancelled).
+                                log.warning("a handler on %r was cancelled", type(arg).__name__)
+                        del queues[key]
+                finally:
+                    self.busy -= 1
+                    if self._in_batch is me:
+                        self._in_batch = None
+                if self._runner is not me or self._closing or not self.idle:
+                    return
+                if not await self._park(loop):
+                    return
         finally:
-            self.busy -= 1
-            if self._runner is asyncio.current_task():
+            if self._runner is me:
                 self._runner = None
 
-    def _hand_over(self, key: Hashable, job: _Resumed, arg: Any, tag: Any) -> None:
-        # The chat's own task starts from a copy of this context (what its job set so far).
-        task = asyncio.get_running_loop().create_task(
-            self._finish(key, job, arg, tag),
-            name=f"smartqq-chat:{key}",
-            context=contextvars.copy_context(),
-        )
-        self._started(task)
-
-    async def _finish(self, key: Hashable, job: _Resumed, arg: Any, tag: Any) -> None:
-        """Finish the job that waited, then the rest of the chat's queue, then retire."""
-        if self._enter is not None:
-            self._enter()
-        self.busy += 1
+    async def _park(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait for the next ready chat; False when idle for ``idle`` seconds (retire)."""
+        waker: asyncio.Future[bool] = loop.create_future()
+        self._waker, self._parked_since = waker, loop.time()
+        if self._sweeper is None:
+            self._sweeper = loop.call_at(self._parked_since + self.idle, self._sweep, loop)
         try:
-            try:
-                await job
-            except Exception as exc:
-                await self._failed(exc, arg, tag)
-            queue = self.queues[key]
-            while queue:
-                fn, arg, tag = queue.popleft()
-                try:
-                    await fn(arg)
-                except Exception as exc:
-                    await self._failed(exc, arg, tag)
-            del self.queues[key]
+            return await waker
         finally:
-            self.busy -= 1
+            if self._waker is waker:
+                self._waker = None
 
-    def _report(self, exc: Exception, arg: Any, tag: Any) -> None:
-        # From the runner: an error hook that waits must not hold the other chats up.
-        spawn(self._failed(exc, arg, tag), "smartqq-error", self._tasks)
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Retire the runner if it has been parked for ``idle`` seconds; else look again then."""
+        self._sweeper = None
+        waker = self._waker
+        if waker is None:
+            return
+        due = self._parked_since + self.idle
+        if due <= loop.time():
+            self._waker = None
+            waker.set_result(False)
+        else:
+            self._sweeper = loop.call_at(due, self._sweep, loop)
+
+    def _check(self, runner: asyncio.Task[None]) -> None:
+        """The runner gave the loop up: if it waits inside a job, leave it that job's chat.
+
+        It finishes the job and its chat's queue, as that chat's own task, while a new
+        runner (if the bound allows one) takes the other ready chats.
+        """
+        if self._in_batch is not runner or self._runner is not runner:
+            return  # it finished every ready chat without waiting (the common batch)
+        self._runner = None
+        runner.set_name(f"smartqq-chat:{self._runner_key}")
+        if self._ready and self.workers < self.max_workers:
+            self._runner = self._started(
+                asyncio.get_running_loop().create_task(self._run_ready(), name="smartqq-chats")
+            )
+
+    def close_idle(self) -> None:
+        """From now on the runner retires when nothing is ready (used by drain)."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        waker, self._waker = self._waker, None
+        if waker is not None:
+            waker.set_result(False)
+
+    def reopen(self) -> None:
+        self._closing = False
 
     async def _failed(self, exc: Exception, arg: Any, tag: Any) -> None:
         if self._on_error is None:
@@ -271,7 +261,3 @@ class ChatWorkers(Generic[T]):
         """Forget queued items (after the tasks were cancelled)."""
         self.queues.clear()
         self._ready.clear()
-
-
-async def _await(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable

@@ -140,7 +140,7 @@ async def test_jobs_that_never_wait_share_one_runner_task() -> None:
     async def run(item: str) -> None:
         ran.append(item)
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks)
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.01)
     for chat in "abcdefg":
         workers.submit(chat, f"{chat}1")
         workers.submit(chat, f"{chat}2")
@@ -152,6 +152,40 @@ async def test_jobs_that_never_wait_share_one_runner_task() -> None:
     assert not workers.queues
     with pytest.raises(ValueError, match="max_workers"):
         ChatWorkers(run, tasks, max_workers=0)
+    with pytest.raises(ValueError, match="idle"):
+        ChatWorkers(run, tasks, idle=-1)
+
+
+async def test_the_runner_parks_between_batches_then_retires_when_idle() -> None:
+    ran: list[str] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run(item: str) -> None:
+        ran.append(item)
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.05)
+    workers.submit("a", "1")
+    workers.submit("b", "2")
+    await asyncio.sleep(0)
+    assert ran == ["1", "2"]
+    [runner] = tasks  # parked, waiting for the next batch
+    assert workers.busy == 0
+    workers.submit("c", "3")
+    for _ in range(3):  # the wake-up, then the runner's step
+        await asyncio.sleep(0)
+    assert ran == ["1", "2", "3"]
+    assert tasks == {runner}  # the same task took the next batch
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert runner.done()
+    assert workers.workers == 0
+    workers.submit("d", "4")  # a new runner after the old one retired
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert ran[-1] == "4"
+    workers.close_idle()  # what drain does: the parked runner retires at once
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert not tasks
+    workers.reopen()
 
 
 async def test_a_job_that_waits_gets_a_task_for_its_chat_and_the_rest_go_on() -> None:
@@ -165,11 +199,11 @@ async def test_a_job_that_waits_gets_a_task_for_its_chat_and_the_rest_go_on() ->
             await gate.wait()
         ran.append(f"end {item}")
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks)
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.01)
     workers.submit("a", "a1")
     workers.submit("a", "a2")  # behind the waiting one
     workers.submit("b", "b1")  # another chat: not held up
-    for _ in range(3):
+    while any(t.get_name() == "smartqq-chats" for t in tasks):
         await asyncio.sleep(0)
     assert ran == ["start a1", "start b1", "end b1"]
     assert [t.get_name() for t in tasks] == ["smartqq-chat:a"]  # the runner is done
@@ -197,7 +231,7 @@ async def test_a_waiting_job_keeps_the_context_it_set_before_waiting() -> None:
     for _ in range(3):
         await asyncio.gather(*tasks)
     assert var.get() == "outside"  # the job's setting stayed out of the caller's context
-    assert seen == ["entered", "entered", "mine"]  # the runner, then the chat's own task
+    assert seen == ["entered", "mine"]
 
 
 async def test_a_job_that_dispatches_to_its_own_chat_goes_first() -> None:
@@ -211,7 +245,7 @@ async def test_a_job_that_dispatches_to_its_own_chat_goes_first() -> None:
             workers.submit("b", "other")
         order.append(item)
 
-    workers = ChatWorkers(run, tasks)
+    workers = ChatWorkers(run, tasks, idle=0.01)
     workers.submit("a", "outer")
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
     assert order == ["outer", "inner", "other"]
@@ -229,7 +263,7 @@ async def test_cancelling_a_chat_task_reaches_the_waiting_handler() -> None:
             saw.append("cancelled")
             raise
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks)
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.01)
     workers.submit("a", "x")
     for _ in range(3):
         await asyncio.sleep(0)
@@ -265,27 +299,6 @@ async def test_errors_before_and_after_waiting_are_reported_and_the_chat_goes_on
     assert done == ["early ok", "late ok"]
 
 
-async def test_a_handler_that_yields_something_odd_gets_the_error_a_task_gives() -> None:
-    tasks: set[asyncio.Task[None]] = set()
-    errors: list[str] = []
-
-    class Odd:
-        def __await__(self) -> Any:
-            yield "not a future"
-
-    async def run(item: str) -> None:
-        await Odd()
-
-    async def on_error(exc: Exception, arg: Any, tag: Any) -> None:
-        errors.append(type(exc).__name__)
-
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks, on_error=on_error)
-    workers.submit("a", "x")
-    while tasks:
-        await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert errors == ["RuntimeError"]
-
-
 async def test_at_the_bound_the_runner_waits_and_the_chats_behind_it_wait_in_line() -> None:
     tasks: set[asyncio.Task[None]] = set()
     gate = asyncio.Event()
@@ -295,7 +308,7 @@ async def test_at_the_bound_the_runner_waits_and_the_chats_behind_it_wait_in_lin
         ran.append(item)
         await gate.wait()
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1)
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1, idle=0.01)
     workers.submit("a", "1")
     workers.submit("b", "2")
     for _ in range(3):
@@ -415,34 +428,3 @@ async def test_at_the_bound_a_failing_job_is_reported_and_the_next_runs() -> Non
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
     assert errors == ["bad"]
     assert done == ["good"]
-
-
-def test_a_resumed_coroutine_passes_throw_and_close_through() -> None:
-    from smartqq.runtime.workers import _Resumed
-
-    events: list[str] = []
-
-    async def body() -> None:
-        try:
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-        except KeyError:
-            events.append("thrown")
-            raise
-        finally:
-            events.append("closed")
-
-    coro = body()
-    resumed = _Resumed(coro, coro.send(None))
-    assert iter(resumed) is resumed
-    assert next(resumed) is None  # the bare yield it was waiting on: one loop pass
-    try:
-        raise KeyError("x")
-    except KeyError as exc:
-        with pytest.raises(KeyError):
-            resumed.throw(KeyError, exc, exc.__traceback__)
-    assert events == ["thrown", "closed"]
-    coro2 = body()
-    resumed2 = _Resumed(coro2, coro2.send(None))
-    resumed2.close()
-    assert events == ["thrown", "closed", "closed"]
