@@ -68,6 +68,9 @@ def _keep(task: asyncio.Task[Any], tasks: set[asyncio.Task[None]]) -> None:
         task.add_done_callback(tasks.discard)
 
 
+_RUNNER = object()  # the runner's key among the parked tasks' wakers
+
+
 class ChatWorkers(Generic[T]):
     def __init__(
         self,
@@ -88,22 +91,28 @@ class ChatWorkers(Generic[T]):
         self._tasks = tasks  # the dispatcher's set: drained and counted with the rest
         self.max_workers = max_workers
         self.queues: dict[Hashable, deque[Job]] = {}
-        """Chat key -> its jobs, for every chat that is ready or running one. A non-empty
-        queue is due to be run, so appending a job there is all :meth:`call` does (the
-        dispatcher does it inline)."""
+        """Chat key -> its jobs, for every chat that is ready, running or has a worker.
+        A non-empty queue is due to be run, so appending a job there is all :meth:`call`
+        does (the dispatcher does it inline)."""
         self._ready: deque[Hashable] = deque()  # chats for the runner, in arrival order
         self._runner: asyncio.Task[None] | None = None
+        self._in_batch: asyncio.Task[None] | None = None  # the runner, while in a batch
         self._runner_key: Hashable = None  # the chat the runner is in
-        # The parked runner's waker and when it parked: between batches the runner waits
-        # ``idle`` seconds for the next one (a wake-up costs less than a new task), and
-        # one timer retires it after that.
-        self._waker: asyncio.Future[bool] | None = None
-        self._parked_since = 0.0
+        self._runner_fn: Any = None  # and the job function it runs
+        # Job functions that waited on the runner (a handler that replies, sleeps, asks):
+        # an idle chat's job of one of these gets a worker of its own at once.
+        self._waits: set[Any] = set()
+        # Chats with a worker of their own (running or parked); a dict is a quarter of
+        # an empty set.
+        self._active: dict[Hashable, None] = {}
+        # Parked tasks (chat workers by chat key, the runner under _RUNNER): a waker and
+        # when it parked. One sweeper timer retires those idle for ``idle`` seconds (a
+        # timer per park cost more than the events of a typical batch).
+        self._wakers: dict[Any, tuple[asyncio.Future[bool], float]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._closing = False
-        self._in_batch: asyncio.Task[None] | None = None  # the runner, while it runs a batch
-        self.workers = 0  # tasks running jobs or about to: the runner and waiting chats
-        self.busy = 0  # of those, the ones inside a job right now
+        self.workers = 0  # tasks: runners and chat workers, running or parked
+        self.busy = 0  # of those, the ones running jobs right now
 
     def submit(self, key: Hashable, item: T) -> None:
         """Queue ``run(item)`` in ``key``'s turn."""
@@ -112,15 +121,32 @@ class ChatWorkers(Generic[T]):
     def call(self, key: Hashable, fn: Callable[[Any], Awaitable[Any]], arg: Any, tag: Any) -> None:
         """Queue ``await fn(arg)`` in ``key``'s turn; a failure goes to ``on_error``."""
         queue = self.queues.get(key)
-        if queue is not None:
-            queue.append((fn, arg, tag))  # the chat is ready or running: it gets there
+        if queue is None:
+            queue = self.queues[key] = deque()
+        queue.append((fn, arg, tag))
+        if len(queue) > 1:
+            return  # due already: whoever runs this chat has not emptied its queue
+        wakers = self._wakers
+        if wakers:
+            parked = wakers.pop(key, None)
+            if parked is not None:  # the chat's own worker, parked: wake it
+                parked[0].set_result(True)  # (gone from _wakers: the next job needs no wake)
+                return
+        if key in self._active or (key == self._runner_key and self._in_batch is not None):
+            return  # its worker, or the runner, is in a job of this chat: it gets there
+        if self._waits and self.workers < self.max_workers and _known(self._waits, fn):
+            # A job of this kind waited before: the chat gets its own worker now rather
+            # than one runner after the other (each would start a loop pass later).
+            self._active[key] = None
+            loop = asyncio.get_running_loop()
+            self._started(loop.create_task(self._serve(key), name=f"smartqq-chat:{key}"))
             return
-        self.queues[key] = deque(((fn, arg, tag),))
         self._ready.append(key)
-        waker = self._waker
-        if waker is not None:  # the runner is parked: wake it (once: it leaves the slot now)
-            self._waker = None
-            waker.set_result(True)
+        if self._in_batch is not None:
+            return  # the runner is in a batch: it takes this chat too
+        parked = wakers.pop(_RUNNER, None) if wakers else None
+        if parked is not None:
+            parked[0].set_result(True)
             return
         runner = self._runner
         loop = asyncio.get_running_loop()
@@ -130,7 +156,7 @@ class ChatWorkers(Generic[T]):
             self.workers < self.max_workers
         ):
             # Not eager: the runner is to take the whole batch, after the dispatch loop.
-            self._runner = self._started(loop.create_task(self._run_ready(), name="smartqq-chats"))
+            self._runner = self._started(loop.create_task(self._serve(None), name="smartqq-chats"))
 
     def _started(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         # Counted and kept until done, even if cancelled before it ever ran.
@@ -147,30 +173,116 @@ class ChatWorkers(Generic[T]):
         """Items queued and not yet started, over all chats."""
         return sum(len(q) for q in self.queues.values())
 
-    async def _run_ready(self) -> None:
+    # -- the tasks ----------------------------------------------------------------------
+
+    async def _serve(self, chat: Hashable | None) -> None:
+        """A task's life: the runner (``chat`` None) or a chat's worker, in turns."""
         me = asyncio.current_task()
         assert me is not None
         loop = asyncio.get_running_loop()
         if self._enter is not None:
             self._enter()
-        ready, queues = self._ready, self.queues
         try:
             while True:
-                # Runs as soon as this task gives the loop up: if that is inside a job,
-                # the job waits, and the other chats must not wait with it (_check).
-                loop.call_soon(self._check, me)
-                self.busy += 1
-                self._in_batch = me
-                try:
-                    while ready:
+                if chat is not None:
+                    await self._serve_chat(chat, loop)
+                    # Retired from its chat: take the ready chats if nobody does.
+                    runner = self._runner
+                    if not self._ready or (runner is not None and not runner.done()):
+                        return
+                    self._runner = me
+                chat = await self._serve_ready(me, loop)
+                if chat is None:
+                    return
+        finally:
+            if self._runner is me:
+                self._runner = None
+
+    async def _serve_ready(self, me: asyncio.Task[None], loop: asyncio.AbstractEventLoop) -> Any:
+        """Run the ready chats, batch after batch; park between them.
+
+        Returns the chat whose job waited (this task is that chat's worker from then
+        on), or None when the runner retires.
+        """
+        ready, queues = self._ready, self.queues
+        while True:
+            # Runs as soon as this task gives the loop up: if that is inside a job, the
+            # job waits, and the other chats must not wait with it (_check).
+            loop.call_soon(self._check, me)
+            self.busy += 1
+            self._in_batch = me
+            try:
+                while ready:
+                    key = self._runner_key = ready.popleft()
+                    queue = queues[key]
+                    while queue:
+                        fn, arg, tag = queue.popleft()
+                        self._runner_fn = fn
+                        # (Inlined in both loops: a helper coroutine per job cost more
+                        # than the rest of the runner's work per job.)
+                        try:
+                            await fn(arg)
+                        except Exception as exc:
+                            await self._failed(exc, arg, tag)
+                        except asyncio.CancelledError:
+                            if me.cancelling():
+                                raise  # drain: this task is being cancelled
+                            self._cancelled_itself(arg)
                         if self._runner is not me:
-                            if self._runner is not None:
-                                return  # a new runner has the other chats: this task is done
-                            # Nobody runs the ready chats (it was at the bound): take them.
-                            self._runner = self._in_batch = me
-                            loop.call_soon(self._check, me)
-                        key = self._runner_key = ready.popleft()
-                        queue = queues[key]
+                            return key  # the job waited: this is the chat's worker now
+                    del queues[key]
+            finally:
+                self.busy -= 1
+                if self._in_batch is me:
+                    self._in_batch = None
+            if self._closing or not self.idle:
+                return None
+            if not await self._park(_RUNNER, loop):
+                return None
+
+    def _check(self, runner: asyncio.Task[None]) -> None:
+        """The runner gave the loop up: if it waits inside a job, leave it that job's chat.
+
+        It finishes the job and its chat's queue, as that chat's own worker, while a new
+        runner (if the bound allows one) takes the other ready chats.
+        """
+        if self._in_batch is not runner or self._runner is not runner:
+            return  # it finished every ready chat without waiting (the common batch)
+        self._runner = self._in_batch = None
+        key = self._runner_key
+        self._active[key] = None
+        try:
+            self._waits.add(self._runner_fn)  # its chats get workers of their own from now on
+        except TypeError:  # an unhashable job function: not remembered
+            pass
+        runner.set_name(f"smartqq-chat:{key}")
+        # The ready chats whose next job is of a kind that waits: workers of their own
+        # now, all in this loop pass (a runner each would start one pass after another).
+        loop = asyncio.get_running_loop()
+        for chat in list(self._ready):
+            if self.workers >= self.max_workers:
+                break
+            if _known(self._waits, self.queues[chat][0][0]):
+                self._ready.remove(chat)
+                self._active[chat] = None
+                self._started(loop.create_task(self._serve(chat), name=f"smartqq-chat:{chat}"))
+        if self._ready and self.workers < self.max_workers:
+            self._runner = self._started(
+                asyncio.get_running_loop().create_task(self._serve(None), name="smartqq-chats")
+            )
+
+    async def _serve_chat(self, key: Hashable, loop: asyncio.AbstractEventLoop) -> None:
+        """Be ``key``'s worker: run its queue, park for more, retire when idle."""
+        me = asyncio.current_task()
+        assert me is not None
+        try:
+            while True:
+                queue = self.queues[key]
+                if queue:
+                    # Counted busy from its first job to its queue's end (not per job: two
+                    # counter updates per event were a measurable part of the hot path).
+                    self.busy += 1
+                    try:
                         while queue:
                             fn, arg, tag = queue.popleft()
                             try:
@@ -179,74 +291,53 @@ class ChatWorkers(Generic[T]):
                                 await self._failed(exc, arg, tag)
                             except asyncio.CancelledError:
                                 if me.cancelling():
-                                    raise  # drain: this task is being cancelled
-                                # The handler's own (it awaited something cancelled).
-                                log.warning("a handler on %r was cancelled", type(arg).__name__)
-                        del queues[key]
-                finally:
-                    self.busy -= 1
-                    if self._in_batch is me:
-                        self._in_batch = None
-                if self._runner is not me or self._closing or not self.idle:
-                    return
-                if not await self._park(loop):
-                    return
+                                    raise
+                                self._cancelled_itself(arg)
+                    finally:
+                        self.busy -= 1
+                runner = self._runner
+                if self._ready and (runner is None or runner.done()):
+                    pass  # chats wait in line (the bound): retire from this one, take them
+                elif not self._closing and self.idle and await self._park(key, loop):
+                    continue
+                if queue:
+                    continue  # woken to retire, but a job came in meanwhile
+                del self.queues[key]
+                return
         finally:
-            if self._runner is me:
-                self._runner = None
+            self._active.pop(key, None)
 
-    async def _park(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Wait for the next ready chat; False when idle for ``idle`` seconds (retire)."""
+    def _cancelled_itself(self, arg: Any) -> None:
+        # A job raised CancelledError while its task was not being cancelled: it awaited
+        # something that was. That ends the job, not the chat.
+        log.warning("a handler on %r was cancelled", type(arg).__name__)
+
+    async def _park(self, key: Any, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait to be woken for more (True) or retired after ``idle`` seconds (False)."""
         waker: asyncio.Future[bool] = loop.create_future()
-        self._waker, self._parked_since = waker, loop.time()
+        self._wakers[key] = (waker, loop.time())
         if self._sweeper is None:
-            self._sweeper = loop.call_at(self._parked_since + self.idle, self._sweep, loop)
+            self._sweeper = loop.call_later(self.idle, self._sweep, loop)
         try:
             return await waker
         finally:
-            if self._waker is waker:
-                self._waker = None
+            if self._wakers.get(key, (None,))[0] is waker:
+                del self._wakers[key]
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Retire the runner if it has been parked for ``idle`` seconds; else look again then."""
+        """Retire the tasks parked for ``idle`` seconds; come back for the others."""
         self._sweeper = None
-        waker = self._waker
-        if waker is None:
-            return
-        due = self._parked_since + self.idle
-        if due <= loop.time():
-            self._waker = None
-            waker.set_result(False)
-        else:
-            self._sweeper = loop.call_at(due, self._sweep, loop)
-
-    def _check(self, runner: asyncio.Task[None]) -> None:
-        """The runner gave the loop up: if it waits inside a job, leave it that job's chat.
-
-        It finishes the job and its chat's queue, as that chat's own task, while a new
-        runner (if the bound allows one) takes the other ready chats.
-        """
-        if self._in_batch is not runner or self._runner is not runner:
-            return  # it finished every ready chat without waiting (the common batch)
-        self._runner = None
-        runner.set_name(f"smartqq-chat:{self._runner_key}")
-        if self._ready and self.workers < self.max_workers:
-            self._runner = self._started(
-                asyncio.get_running_loop().create_task(self._run_ready(), name="smartqq-chats")
-            )
-
-    def close_idle(self) -> None:
-        """From now on the runner retires when nothing is ready (used by drain)."""
-        self._closing = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        waker, self._waker = self._waker, None
-        if waker is not None:
-            waker.set_result(False)
-
-    def reopen(self) -> None:
-        self._closing = False
+        now = loop.time()
+        next_due: float | None = None
+        for key, (waker, since) in list(self._wakers.items()):
+            due = since + self.idle
+            if due <= now:
+                del self._wakers[key]
+                waker.set_result(False)
+            elif next_due is None or due < next_due:
+                next_due = due
+        if next_due is not None:
+            self._sweeper = loop.call_at(next_due, self._sweep, loop)
 
     async def _failed(self, exc: Exception, arg: Any, tag: Any) -> None:
         if self._on_error is None:
@@ -257,7 +348,28 @@ class ChatWorkers(Generic[T]):
         except Exception:
             log.exception("reporting a worker job's failure failed")
 
+    def close_idle(self) -> None:
+        """From now on tasks retire as soon as they run dry (used by drain)."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        parked, self._wakers = self._wakers, {}
+        for waker, _ in parked.values():
+            waker.set_result(False)
+
+    def reopen(self) -> None:
+        self._closing = False
+
     def clear(self) -> None:
         """Forget queued items (after the tasks were cancelled)."""
         self.queues.clear()
         self._ready.clear()
+        self._active.clear()
+
+
+def _known(functions: set[Any], fn: Any) -> bool:
+    try:
+        return fn in functions
+    except TypeError:  # unhashable
+        return False

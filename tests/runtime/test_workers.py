@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import itertools
 import random
+from collections import deque
 from typing import Any
 
 import pytest
@@ -199,19 +200,34 @@ async def test_a_job_that_waits_gets_a_task_for_its_chat_and_the_rest_go_on() ->
             await gate.wait()
         ran.append(f"end {item}")
 
+    async def quick(item: str) -> None:  # another kind of job: never waits
+        ran.append(f"quick {item}")
+
     workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.01)
     workers.submit("a", "a1")
     workers.submit("a", "a2")  # behind the waiting one
-    workers.submit("b", "b1")  # another chat: not held up
+    workers.call("b", quick, "b1", None)  # another chat: not held up
     while any(t.get_name() == "smartqq-chats" for t in tasks):
         await asyncio.sleep(0)
-    assert ran == ["start a1", "start b1", "end b1"]
+    assert ran == ["start a1", "quick b1"]
     assert [t.get_name() for t in tasks] == ["smartqq-chat:a"]  # the runner is done
     assert workers.pending() == 1
     assert workers.busy == 1
+    # `run` waited once: an idle chat's job of that kind gets its own worker at once.
+    workers.submit("c", "c1")
+    assert "smartqq-chat:c" in {t.get_name() for t in tasks}
     gate.set()
-    await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert ran == ["start a1", "start b1", "end b1", "end a1", "start a2", "end a2"]
+    while tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert ran == [
+        "start a1",
+        "quick b1",
+        "start c1",
+        "end c1",
+        "end a1",
+        "start a2",
+        "end a2",
+    ]
     assert workers.workers == 0
     assert not workers.queues  # retired
 
@@ -226,7 +242,9 @@ async def test_a_waiting_job_keeps_the_context_it_set_before_waiting() -> None:
         await asyncio.sleep(0.001)
         seen.append(var.get())
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks, enter=lambda: seen.append("entered"))
+    workers: ChatWorkers[str] = ChatWorkers(
+        run, tasks, idle=0.01, enter=lambda: seen.append("entered")
+    )
     workers.submit("a", "mine")
     for _ in range(3):
         await asyncio.gather(*tasks)
@@ -290,7 +308,7 @@ async def test_errors_before_and_after_waiting_are_reported_and_the_chat_goes_on
             raise RuntimeError(item)
         done.append(item)
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks, on_error=on_error)
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.01, on_error=on_error)
     for item in ("early bad", "early ok", "late bad", "late ok"):
         workers.submit("a", item)
     while tasks:
@@ -393,7 +411,7 @@ async def test_odd_jobs_a_future_a_handler_raising_cancelled_and_failures_anywhe
             raise RuntimeError(item)
         done.append(item)
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks)  # no on_error: the log
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.01)  # no on_error: the log
     workers.call("f", lambda _: fut, "future", None)  # an awaitable that is not a coroutine
     for item in ("cancel-self", "ok", "wait", "queued bad", "queued ok"):
         workers.submit("a", item)
@@ -421,10 +439,69 @@ async def test_at_the_bound_a_failing_job_is_reported_and_the_next_runs() -> Non
             raise RuntimeError(item)
         done.append(item)
 
-    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1, on_error=on_error)
+    workers: ChatWorkers[str] = ChatWorkers(
+        run, tasks, max_workers=1, idle=0.01, on_error=on_error
+    )
     workers.submit("a", "bad")
     workers.submit("b", "good")
     while tasks:
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
     assert errors == ["bad"]
     assert done == ["good"]
+
+
+async def test_a_chat_whose_job_waited_keeps_its_own_worker_for_its_next_batch() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    ran: list[str] = []
+
+    async def run(item: str) -> None:
+        await asyncio.sleep(0)  # every job waits
+        ran.append(item)
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, idle=0.05)
+    workers.submit("a", "a1")
+    workers.submit("b", "b1")
+    while len(ran) < 2:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    names = sorted(t.get_name() for t in tasks)
+    assert names == ["smartqq-chat:a", "smartqq-chat:b"]  # parked, one per chat
+    before = set(tasks)
+    workers.submit("a", "a2")  # woken directly: no runner, no new task
+    assert workers._ready == deque()
+    while len(ran) < 3:
+        await asyncio.sleep(0)
+    assert ran == ["a1", "b1", "a2"]
+    assert set(tasks) <= before
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)  # they retire when idle
+    assert workers.workers == 0
+    assert not workers.queues
+
+
+async def test_at_the_bound_a_chat_worker_that_runs_dry_takes_the_waiting_chats() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    gate = asyncio.Event()
+    ran: list[str] = []
+
+    async def run(item: str) -> None:
+        ran.append(item)
+        if item == "a1":
+            await gate.wait()
+
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1, idle=30)
+    workers.submit("a", "a1")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    workers.submit("b", "b1")  # at the bound: waits in line
+    workers.submit("c", "c1")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert ran == ["a1"]
+    gate.set()
+    for _ in range(10):  # not the 30 s idle time: chat a's worker takes b and c over
+        await asyncio.sleep(0)
+    assert ran == ["a1", "b1", "c1"]
+    assert workers.workers == 1
+    workers.close_idle()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert workers.workers == 0
