@@ -12,8 +12,8 @@
    they run inline, now (counters and loggers cost no task and no queue).
 4. Otherwise the event goes to its chat's queue (``handler_concurrency="chat"``,
    the default: arrival order within a chat, chats concurrent, one runner task
-   for the handlers that do not wait and a task per chat only while one waits;
-   see :mod:`smartqq.runtime.workers`) or to a task of its own (``"task"``).
+   for handlers that finish at once and a worker per chat for handlers that
+   wait; see :mod:`smartqq.runtime.workers`) or to a task of its own (``"task"``).
    There the router tree runs: outer middleware, filters (each filter object
    once per event), inner middleware, handlers in order.
 

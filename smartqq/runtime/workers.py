@@ -1,30 +1,33 @@
-"""Per-chat order without a task per chat: one runner, and a task only for a chat that waits.
+"""Per-chat order with few tasks: one runner for quick handlers, workers for waiting ones.
 
-``call(key, fn, arg, tag)`` queues ``await fn(arg)`` for chat ``key``. A chat
-with jobs is *ready*; one **runner** task runs the ready chats' queues in
-turn. Most handlers finish without waiting (a counter, a filter that says no,
-a command that does not apply), and then all of a batch's chats cost one task
-wake-up instead of one per chat: waking a parked task per chat was 5-6 us per
-chat per batch, more than the handlers themselves.
+``call(key, fn, arg, tag)`` queues ``await fn(arg)`` for chat ``key``; within
+a chat jobs run one at a time in arrival order, chats run concurrently, and a
+slow handler delays only its own chat. Two kinds of task run them:
 
-A job that has to wait (it awaits I/O, a reply, a sleep, an answer) keeps the
-runner: the first time the runner gives the loop up, :meth:`ChatWorkers._check`
-(scheduled when it started) sees it still inside a job, leaves it that chat
-(it finishes the job and the chat's queue as the chat's own task, then ends)
-and starts a new runner for the other ready chats. So within a chat jobs run
-one at a time in arrival order, chats run concurrently, a slow handler delays
-only its own chat, and a task exists per chat only while one of its jobs waits.
+* **The runner** (one per dispatcher) runs the queues of the *ready* chats in
+  turn. Most handlers finish without waiting (a counter, a filter that says
+  no, a command that does not apply), and then a whole batch costs one task
+  wake-up instead of one per chat: waking a parked task per chat was 5-6 us
+  per chat per batch, more than the handlers themselves. Between batches it
+  parks for ``idle`` seconds.
+* **A chat's own worker.** A job that waits (I/O, a reply, a sleep, an
+  answer) holds the runner; the first time the runner gives the loop up,
+  :meth:`ChatWorkers._check` (scheduled for every batch) sees it inside a job
+  and leaves it to that chat: it finishes the job and the chat's queue as the
+  chat's worker, parks for ``idle`` seconds (the chat's next messages wake it
+  directly) and then retires. A new runner takes the other chats. The job
+  function that waited is remembered: ready chats whose next job is of that
+  kind get workers of their own at once, and so does any idle chat later.
 
-At most ``max_workers`` tasks (runners and chats' tasks) run at once: at the
-bound no new runner starts, the ready chats wait in line, and the first task
-to finish its chat takes them over. An exception a job raises goes to
+At most ``max_workers`` tasks (runners and workers) exist at once: at the
+bound no new one starts, the ready chats wait in line, and a worker that runs
+dry takes them over instead of parking. An exception a job raises goes to
 ``on_error(exc, arg, tag)`` (or the log) and the next job runs; a task that
-is cancelled (by ``drain`` after its grace time) drops its chat's queue.
+is cancelled (by ``drain`` after its grace time) drops its queue.
 
-Handlers run in their runner's context (a copy of the dispatching task's, as a
-task's would be), shared by the handlers of one batch: a context variable one
-handler sets is seen by the next ones, as a chat's handlers shared their
-worker's context before.
+Handlers run in their task's context (a copy of the dispatching task's when it
+was created): handlers run by one runner share it, as a chat's handlers share
+their worker's, so a context variable one handler sets is seen by the next ones.
 """
 
 from __future__ import annotations
