@@ -439,9 +439,7 @@ async def test_at_the_bound_a_failing_job_is_reported_and_the_next_runs() -> Non
             raise RuntimeError(item)
         done.append(item)
 
-    workers: ChatWorkers[str] = ChatWorkers(
-        run, tasks, max_workers=1, idle=0.01, on_error=on_error
-    )
+    workers: ChatWorkers[str] = ChatWorkers(run, tasks, max_workers=1, idle=0.01, on_error=on_error)
     workers.submit("a", "bad")
     workers.submit("b", "good")
     while tasks:
