@@ -75,6 +75,29 @@ _RUNNER = object()  # the runner's key among the parked tasks' wakers
 
 
 class ChatWorkers(Generic[T]):
+    # One per client: slots instead of a __dict__ (memory per client is a target).
+    __slots__ = (
+        "_active",
+        "_closing",
+        "_enter",
+        "_in_batch",
+        "_on_error",
+        "_ready",
+        "_run",
+        "_runner",
+        "_runner_fn",
+        "_runner_key",
+        "_sweeper",
+        "_tasks",
+        "_waits",
+        "_wakers",
+        "busy",
+        "idle",
+        "max_workers",
+        "queues",
+        "workers",
+    )
+
     def __init__(
         self,
         run: Callable[[T], Awaitable[None]],
@@ -97,14 +120,16 @@ class ChatWorkers(Generic[T]):
         """Chat key -> its jobs, for every chat that is ready, running or has a worker.
         A non-empty queue is due to be run, so appending a job there is all :meth:`call`
         does (the dispatcher does it inline)."""
-        self._ready: deque[Hashable] = deque()  # chats for the runner, in arrival order
+        # Chats for the runner, in arrival order; made when first needed (an empty deque
+        # is ~0.6 KiB, and memory per client is a target).
+        self._ready: deque[Hashable] | None = None
         self._runner: asyncio.Task[None] | None = None
         self._in_batch: asyncio.Task[None] | None = None  # the runner, while in a batch
         self._runner_key: Hashable = None  # the chat the runner is in
         self._runner_fn: Any = None  # and the job function it runs
         # Job functions that waited on the runner (a handler that replies, sleeps, asks):
         # an idle chat's job of one of these gets a worker of its own at once.
-        self._waits: set[Any] = set()
+        self._waits: set[Any] | None = None
         # Chats with a worker of their own (running or parked); a dict is a quarter of
         # an empty set.
         self._active: dict[Hashable, None] = {}
@@ -144,7 +169,10 @@ class ChatWorkers(Generic[T]):
             loop = asyncio.get_running_loop()
             self._started(loop.create_task(self._serve(key), name=f"smartqq-chat:{key}"))
             return
-        self._ready.append(key)
+        ready = self._ready
+        if ready is None:
+            ready = self._ready = deque()
+        ready.append(key)
         if self._in_batch is not None:
             return  # the runner is in a batch: it takes this chat too
         parked = wakers.pop(_RUNNER, None) if wakers else None
@@ -208,6 +236,7 @@ class ChatWorkers(Generic[T]):
         on), or None when the runner retires.
         """
         ready, queues = self._ready, self.queues
+        assert ready is not None  # a runner starts for a ready chat
         while True:
             # Runs as soon as this task gives the loop up: if that is inside a job, the
             # job waits, and the other chats must not wait with it (_check).
@@ -254,6 +283,8 @@ class ChatWorkers(Generic[T]):
         self._runner = self._in_batch = None
         key = self._runner_key
         self._active[key] = None
+        if self._waits is None:
+            self._waits = set()
         try:
             self._waits.add(self._runner_fn)  # its chats get workers of their own from now on
         except TypeError:  # an unhashable job function: not remembered
@@ -262,10 +293,10 @@ class ChatWorkers(Generic[T]):
         # The ready chats whose next job is of a kind that waits: workers of their own
         # now, all in this loop pass (a runner each would start one pass after another).
         loop = asyncio.get_running_loop()
-        for chat in list(self._ready):
+        for chat in list(self._ready or ()):
             if self.workers >= self.max_workers:
                 break
-            if _known(self._waits, self.queues[chat][0][0]):
+            if _known(self._waits, self.queues[chat][0][0]) and self._ready is not None:
                 self._ready.remove(chat)
                 self._active[chat] = None
                 self._started(loop.create_task(self._serve(chat), name=f"smartqq-chat:{chat}"))
@@ -367,11 +398,14 @@ class ChatWorkers(Generic[T]):
     def clear(self) -> None:
         """Forget queued items (after the tasks were cancelled)."""
         self.queues.clear()
-        self._ready.clear()
+        if self._ready is not None:
+            self._ready.clear()
         self._active.clear()
 
 
-def _known(functions: set[Any], fn: Any) -> bool:
+def _known(functions: set[Any] | None, fn: Any) -> bool:
+    if functions is None:
+        return False
     try:
         return fn in functions
     except TypeError:  # unhashable
