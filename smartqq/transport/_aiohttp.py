@@ -53,12 +53,16 @@ def _timeout(seconds: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=seconds)
 
 
+def _onto(base_url: URL | None, real: URL) -> URL:
+    """``real``'s path and query on ``base_url`` (the connection goes there)."""
+    return real if base_url is None else base_url.with_path(real.path).with_query(real.query)
+
+
 @functools.lru_cache(maxsize=256)
 def _redirected(base_url: URL | None, url: str) -> URL:
     # URLs are immutable and a client calls a handful of query-less endpoints: building
     # one with yarl cost more than the rest of our side of a send together.
-    real = URL(url)
-    return real if base_url is None else base_url.with_path(real.path).with_query(real.query)
+    return _onto(base_url, URL(url))
 
 
 @functools.lru_cache(maxsize=256)
@@ -167,10 +171,7 @@ class AiohttpTransport:
     def _target(self, request: HttpRequest) -> URL:
         if not request.query:  # poll2 and the sends: the same few URLs, over and over
             return _redirected(self.base_url, request.url)
-        real = URL(request.url).with_query(list(request.query))
-        if self.base_url is None:
-            return real
-        return self.base_url.with_path(real.path).with_query(real.query)
+        return _onto(self.base_url, URL(request.url).with_query(list(request.query)))
 
     def _headers(self, request: HttpRequest) -> dict[str, str]:
         # aiohttp's own header names (istr) where ours are among them: a plain str name

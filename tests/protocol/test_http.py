@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlencode
 
 from hypothesis import given
@@ -87,3 +88,26 @@ def test_form_encode_of_a_poll2_form() -> None:
     form = (("r", r), ("clientid", "53999199"))
     assert form_encode(form) == urlencode(form).encode("ascii")
     assert form_encode(form).startswith(b"r=%7B%22ptwebqq%22%3A%22p+t%2Bq%22")
+
+
+def test_with_headers_is_replace_of_headers_and_max_bytes_and_keeps_every_other_field() -> None:
+    request = HttpRequest(
+        "POST",
+        "https://d1.web2.qq.com/channel/send_buddy_msg2",
+        query=(("a", "1"),),
+        form=(("r", "{}"),),
+        headers=(("Referer", "x"),),
+        endpoint="send_buddy_msg2",
+        timeout=7.0,
+        max_bytes=10,
+        body=b"raw",
+    )
+    # Every field is set to a non-default value above, so a field added to HttpRequest
+    # and forgotten in with_headers shows up here.
+    assert all(getattr(request, f.name) != f.default for f in dataclasses.fields(HttpRequest)), (
+        "give every field a non-default value in this test"
+    )
+    headers = (("Cookie", "a=b"),)
+    assert request.with_headers(headers, max_bytes=99) == dataclasses.replace(
+        request, headers=headers, max_bytes=99
+    )
