@@ -64,7 +64,7 @@ from .event_types import (
     UnknownEvent,
     _registry_version,
 )
-from .poll_batch import BatchReader, PollOutcome, oldest_first, outcome_for
+from .poll_batch import BatchReader, PollOutcome, batch_events, oldest_first, outcome_for
 from .protocol.parsers import decode_json, snippet
 
 __all__ = [
@@ -163,16 +163,14 @@ def parse_poll(body: bytes | str | Mapping[str, Any]) -> PollResult:
     elif isinstance(body, bytes | str):
         envelope = _READER.read(body)
         if envelope is not None:  # one pass: typed events straight from the bytes
-            # An element that is not an Event (unknown type, or refused by its
-            # model) is read again on its own, the careful way.
-            events = [
-                v if isinstance(v := el["value"], Event) else parse_event(el)
-                for el in reversed(envelope["result"])
-            ]
+            # An element that is not typed (unknown type, or refused by its model)
+            # is read again on its own, the careful way.
+            elements = envelope["result"]
             errmsg = str(envelope.get("errmsg") or envelope.get("retmsg") or "")
-            if not events:
+            if not elements:
                 return PollResult(0, PollOutcome.IDLE, errmsg=errmsg)
-            return PollResult(0, PollOutcome.EVENTS, oldest_first(events), errmsg=errmsg)
+            events = batch_events(elements, parse_event)
+            return PollResult(0, PollOutcome.EVENTS, events, errmsg=errmsg)
         obj = decode_json(body)
         raw = body
     else:

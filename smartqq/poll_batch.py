@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import StrEnum
+from operator import itemgetter
 from typing import Annotated, Any
 
 from pydantic import BaseModel, GetCoreSchemaHandler, TypeAdapter, ValidationError
@@ -33,7 +34,7 @@ from pydantic_core import core_schema
 
 from .protocol import retcodes
 
-__all__ = ["BatchReader", "PollOutcome", "oldest_first", "outcome_for"]
+__all__ = ["BatchReader", "PollOutcome", "batch_events", "oldest_first", "outcome_for"]
 
 
 class PollOutcome(StrEnum):
@@ -63,9 +64,13 @@ class _BatchSchema:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         def typed(cls: type[BaseModel]) -> core_schema.CoreSchema:
-            # The class already says which poll_type it is: only the value is kept.
-            value = core_schema.typed_dict_field(handler.generate_schema(cls))
-            return core_schema.typed_dict_schema({"value": value})
+            # The class already says which poll_type it is: only the value is kept, as
+            # "event" (an untyped element keeps "poll_type" and "value": one key says
+            # which kind an element is, without an isinstance per element).
+            event = core_schema.typed_dict_field(
+                handler.generate_schema(cls), validation_alias="value"
+            )
+            return core_schema.typed_dict_schema({"event": event})
 
         tagged = core_schema.tagged_union_schema(
             {name: typed(cls) for name, cls in self.classes.items()},
@@ -116,10 +121,11 @@ class BatchReader:
         return self._adapter
 
     def read(self, body: bytes | str) -> dict[str, Any] | None:
-        """``{"retcode": 0, "result": [{"poll_type", "value"}…], …}`` or ``None``.
+        """``{"retcode": 0, "result": [element…], …}`` or ``None`` (use the careful path).
 
-        ``value`` is a model instance for every element the models accepted,
-        anything else for the rest. ``None`` means: use the careful path.
+        An element the models accepted is ``{"event": model}``; any other one
+        ``{"poll_type": str, "value": anything}``, for :func:`batch_events`'s
+        ``careful`` reader.
         """
         try:
             envelope = self._validator().validate_json(body)
@@ -143,6 +149,22 @@ def _int_field(event: BaseModel, name: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+_TYPED = itemgetter("event")
+
+
+def batch_events(elements: list[dict[str, Any]], careful: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """The events of a batch :meth:`BatchReader.read` returned, oldest first.
+
+    An element the models did not take goes through ``careful`` (which makes it
+    an ``UnknownEvent`` or reports why its model refused it).
+    """
+    try:  # the common batch: every element typed, taken out in C
+        events = list(map(_TYPED, reversed(elements)))
+    except KeyError:
+        events = [el["event"] if "event" in el else careful(el) for el in reversed(elements)]
+    return oldest_first(events)
+
+
 def oldest_first(events: list[Any]) -> tuple[Any, ...]:
     """Events (given oldest first) ordered by (time, msg_id, arrival).
 
@@ -152,17 +174,31 @@ def oldest_first(events: list[Any]) -> tuple[Any, ...]:
     """
     last_time = 0
     prev_id = -1
+    try:
+        # Messages, the common batch: both ints sit in the fields.
+        for ev in events:
+            fields = ev.__dict__
+            t = fields["time"]
+            m = fields["msg_id"]
+            if t.__class__ is not int or m.__class__ is not int:
+                return _checked(events)
+            if not t:
+                t = last_time
+            if t < last_time or (t == last_time and m < prev_id):
+                return _sorted(events)
+            last_time, prev_id = t, m
+    except KeyError:  # an event without them among its fields
+        return _checked(events)
+    return tuple(events)
+
+
+def _checked(events: list[Any]) -> tuple[Any, ...]:
+    # oldest_first for events of any kind: a missing or non-int time or msg_id is 0.
+    last_time = 0
+    prev_id = -1
     for ev in events:
-        # Inline fast case: typed int fields sit in __dict__.
-        fields = ev.__dict__
-        t = fields.get("time")
-        if t.__class__ is not int:
-            t = _int_field(ev, "time")
-        m = fields.get("msg_id")
-        if m.__class__ is not int:
-            m = _int_field(ev, "msg_id")
-        if not t:
-            t = last_time
+        t = _int_field(ev, "time") or last_time
+        m = _int_field(ev, "msg_id")
         if t < last_time or (t == last_time and m < prev_id):
             return _sorted(events)
         last_time, prev_id = t, m

@@ -32,6 +32,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel
+
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent
 from smartqq.filters import _Callable
@@ -52,7 +54,9 @@ in_handler: ContextVar[bool] = ContextVar("smartqq_in_handler", default=False)
 """True while the current task runs handlers (so ``stop()`` knows not to wait for itself)."""
 ErrorHook = Callable[[BaseException, Event, Handler], Awaitable[None] | None]
 Concurrency = Literal["chat", "task"]
-_set_private = object.__setattr__
+# The setter of pydantic's ``__pydantic_private__`` slot, taken directly: half the
+# cost of ``object.__setattr__`` (which looks the slot up by name on every call).
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _Fast = tuple[tuple[Handler, tuple[_Callable, ...], Registration], ...]
 # The fast path, its direct job, and the poll_type that with from_uin is the chat key.
 # (fast path, its direct job and that job's coroutine function, chat key kind, count).
@@ -146,9 +150,9 @@ class Dispatcher:
         # (nothing writes into it: pydantic only sets declared private names there).
         private = event.__pydantic_private__
         if private is None:
-            _set_private(event, "__pydantic_private__", self._bound)
+            _set_private(event, self._bound)
         elif private.get("client") is not self._owner:
-            _set_private(event, "__pydantic_private__", {**private, "client": self._owner})
+            _set_private(event, {**private, "client": self._owner})
         if self._waiters and self._match_waiters(event):
             self._offer(event)
             return 0
