@@ -22,6 +22,7 @@ import signal
 import sys
 from typing import Any
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import SmartQQError, UsageError
 
 from .argtypes import positive_float, positive_int
@@ -115,9 +116,7 @@ async def _until_signalled(service: Any) -> None:
             print(f"smartqq: {service!r} running; Ctrl-C to stop", file=sys.stderr, flush=True)
             await stopping
         else:
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starting
+            await cancel_and_wait(starting)
     finally:
         await service.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):

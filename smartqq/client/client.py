@@ -19,6 +19,7 @@ import logging
 import os
 from typing import Any, TypeVar, overload
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.content import Font
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent, parse_event
@@ -209,8 +210,7 @@ class Client(InfoCalls, BotRuntime):
     async def _halt(self) -> None:  # the runtime's stop sequence, step 1
         task, self._poll_task = self._poll_task, None
         if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
         await self.contacts.stop()
 
     async def _release(self) -> None:  # the runtime's stop sequence, last step

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import DiscuMessage, GroupMessage, MessageEvent, SessMessage
 from smartqq.models import Discu, DiscuInfo, Friend, Group, GroupInfo
@@ -97,9 +98,7 @@ class Contacts:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     async def _periodic(self) -> None:
         assert self.refresh_interval

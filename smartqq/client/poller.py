@@ -43,6 +43,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import (
     APIError,
     ClientClosedError,
@@ -203,10 +204,7 @@ class Poller:
 
     async def _drop_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            ahead.cancel()
-            # Retrieve its outcome, whatever it was: nobody else will.
-            await asyncio.gather(ahead, return_exceptions=True)
+        await cancel_and_wait(ahead)  # its outcome, whatever it was, is nobody's
 
     async def _catch_up(self) -> None:
         """Hold the next poll while handlers are more than ``max_pending`` events behind,

@@ -41,6 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import Error as JsError
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.client import Client
 from smartqq.client.qrcode import QRCode
 from smartqq.client.session_store import save_session
@@ -332,10 +333,7 @@ class AccountRunner:
             if not self.lease.lost.is_set():
                 await self._mark("ended")
         finally:
-            if send_task is not None:
-                send_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await send_task
+            await cancel_and_wait(send_task)
             await self.flush(give_up_after=10.0)
             if self.client is not None:
                 await self.client.close()  # no poll in flight from here on

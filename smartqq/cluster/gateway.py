@@ -31,6 +31,8 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.errors import Error as JsError
 
+from smartqq._tasks import cancel_and_wait
+
 from .account import AccountRunner
 from .config import (
     LEASES_BUCKET,
@@ -198,16 +200,12 @@ class Gateway:
     async def stop(self) -> None:
         """Stop every account (publishing what was polled), release leases, disconnect."""
         self._stopping = True
-        if self._scan_task is not None:
-            self._scan_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scan_task
+        await cancel_and_wait(self._scan_task)
         for runner in list(self.runners.values()):
             runner.lease.lost.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks.values()), timeout=15.0)
-        for task in list(self._tasks.values()):
-            task.cancel()
+        await cancel_and_wait(*self._tasks.values())
         if self._member is not None:
             await self._member.release()
         if self._nc is not None:

@@ -27,6 +27,8 @@ from nats.js.errors import Error as JsError
 from nats.js.errors import KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from smartqq._tasks import cancel_and_wait
+
 __all__ = ["Lease"]
 
 log = logging.getLogger("smartqq.cluster.lease")
@@ -109,10 +111,7 @@ class Lease:
         """Stop renewing; delete the key if it is still ours (a clean handover)."""
         self.lost.set()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if time.monotonic() < self._renewed_at + self.ttl:
             with contextlib.suppress(NatsError, JsError, OSError):
                 await self.kv.delete(self.key, last=self.revision)

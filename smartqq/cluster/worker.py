@@ -42,6 +42,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import Error as JsError
 from nats.js.errors import KeyNotFoundError
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.content import Content, Font, Segment
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import MessageEvent, Replier
@@ -302,15 +303,11 @@ class Worker:
         """Stop pulling, let running handlers finish (their events are acked), disconnect."""
         self._stopping = True
         busy = set(self._busy)
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         if busy:
             # Unfinished events are redelivered to another worker; don't hang on a dead NATS.
-            _, pending = await asyncio.wait(busy, timeout=min(self.config.ack_wait, 10.0))
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*busy, return_exceptions=True)
+            await asyncio.wait(busy, timeout=min(self.config.ack_wait, 10.0))
+            await cancel_and_wait(*busy)
         if self._nc is not None:
             with contextlib.suppress(NatsError, OSError):
                 await self._nc.close()

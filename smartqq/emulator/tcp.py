@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
+from smartqq._tasks import cancel_and_wait
+
 __all__ = ["TCPListener", "TCPServer"]
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -57,9 +59,7 @@ class TCPListener:
             writer.close()
         if self._open:
             _, pending = await asyncio.wait(set(self._open), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await cancel_and_wait(*pending)
 
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

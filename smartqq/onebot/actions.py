@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import smartqq
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import SmartQQError
 
 from .ids import DISCUSS_ID_BASE, DISCUSS_ID_END
@@ -158,10 +159,7 @@ class Actions:
             await asyncio.sleep(self.rate_interval)
 
     async def aclose(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
 
     # -- messages ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 import smartqq
+from smartqq._tasks import cancel_and_wait
 
 from .params import ActionError
 
@@ -105,6 +106,4 @@ class Poster:
         tasks = list(self._tasks)
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*tasks)

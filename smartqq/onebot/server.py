@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import SmartQQError, UsageError
 from smartqq.events import Disconnected, Event, KickMessage, LoggedIn, Reconnected
 
@@ -150,9 +151,7 @@ class OneBotServer:
             self.client.remove_handler(self._on_event)
         if self._posters:
             self._post_now(self.conv.lifecycle("disable"))
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         for conn in list(self._connections):
             with contextlib.suppress(Exception):
                 await conn.ws.close()

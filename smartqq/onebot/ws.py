@@ -25,6 +25,7 @@ from aiohttp import web
 from yarl import URL
 
 import smartqq
+from smartqq._tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -97,9 +98,7 @@ class WsConnection:
                     break
         finally:
             self.server.sinks.discard(self)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await cancel_and_wait(writer)
             if not self.ws.closed:
                 with contextlib.suppress(Exception):
                     await self.ws.close()

@@ -34,6 +34,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import UsageError
 from smartqq.events import Event, MessageEvent
 from smartqq.filters import _Callable
@@ -436,9 +437,7 @@ class Dispatcher:
                 if left <= 0:
                     break
                 await asyncio.wait(running, timeout=left)
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await cancel_and_wait(*running)
             if self.workers.pending():
                 log.warning("stopped with %d events not handled", self.workers.pending())
             self.workers.clear()

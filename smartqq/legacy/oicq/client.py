@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TypeVar
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import ClientClosedError, ConnectError, UsageError
 from smartqq.legacy.errors import FrameError, LegacyError
 
@@ -50,10 +51,8 @@ class OICQClient:
         self._task = asyncio.get_running_loop().create_task(self._read(), name="oicq-read")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(ConnectionError):

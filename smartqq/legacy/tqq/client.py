@@ -24,6 +24,7 @@ import random
 import time
 from typing import TypeVar
 
+from smartqq._tasks import cancel_and_wait
 from smartqq.errors import (
     ClientClosedError,
     HTTPStatusError,
@@ -247,8 +248,7 @@ class TQQClient(HandlerRegistry):
     async def _stop_polling(self) -> None:
         task, self._poll_task = self._poll_task, None
         if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     def events(self, event_type: type[E] = TQQEvent, *, buffer: int = 1000) -> EventStream[E]:  # type: ignore[assignment]
         """Events as they arrive, for ``async for`` (oldest dropped when ``buffer`` is full)."""
