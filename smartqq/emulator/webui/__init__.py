@@ -15,21 +15,16 @@ has no SmartQQ session of their own. See ``docs/webui.md``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import WSCloseCode, web
 
 from . import chat, ops, pages
 from .http import HUB, enabled, middleware
-from .hub import Hub, hub_for
-
-if TYPE_CHECKING:
-    from smartqq.emulator.server import Emulator
+from .hub import Hub, HubHolder, hub_for
 
 __all__ = ["Hub", "hub_for", "setup"]
 
 
-def setup(app: web.Application, emulator: Emulator) -> None:
+def setup(app: web.Application, emulator: HubHolder) -> None:
     """Mount the web page on ``app`` when the access rule allows it (loopback or a token)."""
     if not enabled(emulator):
         return

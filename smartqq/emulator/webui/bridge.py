@@ -23,8 +23,9 @@ from smartqq.emulator.images import qr_png
 from smartqq.emulator.incoming import emu_request
 
 if TYPE_CHECKING:
-    from smartqq.emulator.server import Emulator
     from smartqq.emulator.state import QRTicket
+
+    from .facade import EmulatorView
 
 __all__ = [
     "PendingQR",
@@ -56,7 +57,7 @@ def _qr_id(qrsig: str) -> str:
     return hashlib.sha256(qrsig.encode()).hexdigest()[:16]
 
 
-def _pending(emu: Emulator) -> list[tuple[str, QRTicket]]:
+def _pending(emu: EmulatorView) -> list[tuple[str, QRTicket]]:
     now = time.time()
     life = emu.config.qr_lifetime
     return [
@@ -66,7 +67,7 @@ def _pending(emu: Emulator) -> list[tuple[str, QRTicket]]:
     ]
 
 
-def pending_qr(emu: Emulator) -> list[PendingQR]:
+def pending_qr(emu: EmulatorView) -> list[PendingQR]:
     """Every QR login waiting for a phone to confirm it, newest first."""
     now = time.time()
     life = emu.config.qr_lifetime
@@ -77,7 +78,7 @@ def pending_qr(emu: Emulator) -> list[PendingQR]:
     return sorted(out, key=lambda p: p.age)
 
 
-def qr_image(emu: Emulator, qid: str) -> bytes | None:
+def qr_image(emu: EmulatorView, qid: str) -> bytes | None:
     """The PNG of a pending QR code (the same picture ``ptqrshow`` served), or None."""
     for found, t in _pending(emu):
         if found == qid:
@@ -85,7 +86,7 @@ def qr_image(emu: Emulator, qid: str) -> bytes | None:
     return None
 
 
-def confirm_qr_ticket(emu: Emulator, qid: str, qq: int) -> bool:
+def confirm_qr_ticket(emu: EmulatorView, qid: str, qq: int) -> bool:
     """Confirm one pending QR code as ``qq``: its next ``ptqrlogin`` poll logs in."""
     for found, t in _pending(emu):
         if found == qid:
@@ -95,22 +96,22 @@ def confirm_qr_ticket(emu: Emulator, qid: str, qq: int) -> bool:
     return False
 
 
-def set_captcha(emu: Emulator, qq: int, code: str) -> None:
+def set_captcha(emu: EmulatorView, qq: int, code: str) -> None:
     """Hand out a captcha for ``qq``: ``emu.captcha_code(qq)`` (and ``/_emu/captcha``) read it."""
     emu.service.captchas[qq] = code
 
 
-def drop_captcha(emu: Emulator, qq: int) -> None:
+def drop_captcha(emu: EmulatorView, qq: int) -> None:
     emu.service.captchas.pop(qq, None)
 
 
-def session_status(emu: Emulator, qq: int) -> str | None:
+def session_status(emu: EmulatorView, qq: int) -> str | None:
     """The status of ``qq``'s live SmartQQ session, or None when it has none."""
     s = emu.service.live(qq)
     return s.status if s is not None else None
 
 
-def live_sessions(emu: Emulator) -> list[dict[str, Any]]:
+def live_sessions(emu: EmulatorView) -> list[dict[str, Any]]:
     """The live SmartQQ sessions (no secrets: QQ, status, profile, queue length, age)."""
     service = emu.service
     now = time.time()
@@ -128,7 +129,7 @@ def live_sessions(emu: Emulator) -> list[dict[str, Any]]:
     ]
 
 
-def expire_session(emu: Emulator, qq: int) -> bool:
+def expire_session(emu: EmulatorView, qq: int) -> bool:
     """Expire one account's session: its next poll answers the expiry retcode."""
     s = emu.service.live(qq)
     if s is None:
@@ -138,7 +139,7 @@ def expire_session(emu: Emulator, qq: int) -> bool:
     return True
 
 
-async def request_account(emu: Emulator, request: web.Request) -> int | None:
+async def request_account(emu: EmulatorView, request: web.Request) -> int | None:
     """The QQ number a SmartQQ request acts for, if it can be told (for the journal).
 
     Read *before* the handler runs, from the request as the service will see it
@@ -180,7 +181,7 @@ async def request_account(emu: Emulator, request: web.Request) -> int | None:
 Injected = Callable[[str, int, int, list[Any], int], None]
 
 
-def watch_injected(emu: Emulator, callback: Injected) -> None:
+def watch_injected(emu: EmulatorView, callback: Injected) -> None:
     """Call ``callback(kind, sender, to, content, delivered_to)`` for every message a world
     account sends through ``emu.user(qq)``, ``emu.inject`` or ``/_emu/inject``.
 
@@ -213,7 +214,7 @@ def watch_injected(emu: Emulator, callback: Injected) -> None:
     setattr(service, "inject", inject)  # noqa: B010  (an instance attribute over the method)
 
 
-def _default_target(emu: Emulator, kind: str, qq: int) -> int | None:
+def _default_target(emu: EmulatorView, kind: str, qq: int) -> int | None:
     """Where ``inject`` sent a message that named no target (its own defaults)."""
     world = emu.world
     if kind == "group":

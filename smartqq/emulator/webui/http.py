@@ -29,7 +29,7 @@ from . import bridge
 from .hub import Hub
 
 if TYPE_CHECKING:
-    from smartqq.emulator.server import Emulator
+    from .facade import EmulatorView
 
 __all__ = [
     "HUB",
@@ -87,7 +87,7 @@ def error(status: int, message: str, **extra: Any) -> web.Response:
     )
 
 
-def enabled(emu: Emulator) -> bool:
+def enabled(emu: EmulatorView) -> bool:
     if emu.config.control_token:
         return True
     try:
@@ -100,7 +100,7 @@ def is_page_path(path: str) -> bool:
     return path in PAGES or path.startswith("/_web/")
 
 
-def check_access(emu: Emulator, request: web.Request) -> None:
+def check_access(emu: EmulatorView, request: web.Request) -> None:
     """Raise ApiError unless the request may use the API (token, same origin)."""
     token = emu.config.control_token
     if token:
@@ -187,7 +187,7 @@ def _outcome(resp: web.StreamResponse) -> dict[str, Any]:
     return out
 
 
-def middleware(emu: Emulator, hub: Hub) -> Any:
+def middleware(emu: EmulatorView, hub: Hub) -> Any:
     @web.middleware
     async def webui_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_page_path(request.path):
@@ -221,7 +221,7 @@ def middleware(emu: Emulator, hub: Hub) -> Any:
     return webui_middleware
 
 
-async def _serve_page(emu: Emulator, request: web.Request) -> web.StreamResponse:
+async def _serve_page(emu: EmulatorView, request: web.Request) -> web.StreamResponse:
     # Straight to the route's handler: the emulator's fault rules do not apply here.
     try:
         return await request.match_info.handler(request)

@@ -21,16 +21,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from . import bridge
+from .facade import EmulatorView
 
-if TYPE_CHECKING:
-    from smartqq.emulator.server import Emulator
-
-__all__ = ["Hub", "Subscription", "hub_for", "normalize_content"]
+__all__ = ["Hub", "HubHolder", "Subscription", "hub_for", "normalize_content"]
 
 HISTORY = 5_000
 JOURNAL = 2_000
@@ -38,7 +36,17 @@ PAGE_SESSIONS = 1_000
 QUEUE = 1_000
 
 
-def hub_for(emulator: Emulator) -> Hub:
+class HubHolder(EmulatorView, Protocol):
+    """An emulator that keeps its web page's :class:`Hub` (``Emulator.web_hub``).
+
+    Typed here rather than in :mod:`.facade`, so the facade needs nothing from this module
+    and the two do not import each other.
+    """
+
+    web_hub: Hub | None
+
+
+def hub_for(emulator: HubHolder) -> Hub:
     """The emulator's hub, created on first use and kept across restarts.
 
     Held by the emulator itself: the hub refers back to it, and a module-level
@@ -88,7 +96,7 @@ class Subscription:
 
 
 class Hub:
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: EmulatorView) -> None:
         self.emu = emulator
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL)
