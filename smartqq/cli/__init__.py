@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--web", action="store_true", help="keep running and serve the emulator's web page"
     )
+    demo.add_argument(
+        "--onebot",
+        action="store_true",
+        help="a OneBot v11 bot answers instead, through the OneBot server's forward "
+        "WebSocket (scripted: not with --interactive or --web)",
+    )
     sub.add_parser(
         "legacy-demo", help="a scripted tqq (2005) and OICQ (2004) session against emulators"
     )
@@ -81,9 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reject_onebot_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    # The OneBot demo judges a fixed script; lines typed or sent from the web page
+    # would go to a bot that has already been judged and disconnected.
+    for flag, given in (("--interactive", args.interactive), ("--web", args.web)):
+        if given:
+            parser.error(f"demo: argument --onebot: not allowed with argument {flag}")
+
+
 async def amain(argv: Sequence[str] | None = None) -> int:
     """The command line as a coroutine (tests and embedding callers await this)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo" and args.onebot:
+        _reject_onebot_combinations(parser, args)
+        from .onebot_demo import run_onebot_demo
+
+        return await run_onebot_demo(color=args.color)
     if args.command == "demo":
         from .demo import run_demo
 
