@@ -39,8 +39,10 @@ async def test_cancels_waits_and_retrieves_every_outcome() -> None:
 
     await cancel_and_wait(failed, None, done, slow)
 
-    assert slow.cancelled() and stopped == ["cleaned up"]  # waited for its clean-up
-    assert failed.done() and done.result() == 7
+    assert slow.cancelled()
+    assert stopped == ["cleaned up"]  # it waited for the clean-up
+    assert failed.done()
+    assert done.result() == 7
     del failed  # its exception was retrieved: no "never retrieved" report when it goes
     await asyncio.sleep(0)
     assert seen == []
