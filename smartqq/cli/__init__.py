@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a OneBot v11 bot answers instead, through the OneBot server's forward "
         "WebSocket (scripted: not with --interactive or --web)",
     )
+    demo.set_defaults(demo_parser=demo)  # for its own usage line in the error below
     sub.add_parser(
         "legacy-demo", help="a scripted tqq (2005) and OICQ (2004) session against emulators"
     )
@@ -87,12 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reject_onebot_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def _reject_onebot_combinations(args: argparse.Namespace) -> None:
     # The OneBot demo judges a fixed script; lines typed or sent from the web page
     # would go to a bot that has already been judged and disconnected.
+    demo: argparse.ArgumentParser = args.demo_parser
     for flag, given in (("--interactive", args.interactive), ("--web", args.web)):
         if given:
-            parser.error(f"demo: argument --onebot: not allowed with argument {flag}")
+            demo.error(f"argument --onebot: not allowed with argument {flag}")
 
 
 async def amain(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +102,7 @@ async def amain(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo" and args.onebot:
-        _reject_onebot_combinations(parser, args)
+        _reject_onebot_combinations(args)
         from .onebot_demo import run_onebot_demo
 
         return await run_onebot_demo(color=args.color)
