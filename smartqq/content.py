@@ -21,7 +21,8 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 from .errors import ProtocolError, UsageError
 from .segments import (
@@ -42,6 +43,7 @@ __all__ = [
     "CustomFace",
     "Face",
     "Font",
+    "LazyContent",
     "OfflinePic",
     "ReceivedContent",
     "Segment",
@@ -307,8 +309,14 @@ def validate_received(value: Any) -> Content:
         raise ValueError(str(exc)) from None
 
 
-def received_wire(content: Content) -> list[Any]:
-    """The received wire form (font first) of ``content``: it validates back."""
+def received_wire(content: Content | list[Any]) -> list[Any]:
+    """The received wire form (font first) of ``content``: it validates back.
+
+    A wire array that was never wrapped (see :class:`LazyContent`) is that form already.
+    """
+    if content.__class__ is list:
+        return list(content)
+    assert isinstance(content, Content)
     raw = content.raw
     if raw is not None:
         return list(raw)
@@ -328,10 +336,57 @@ def received_wire(content: Content) -> list[Any]:
     return out
 
 
-ReceivedContent = Annotated[
-    Content,
-    PlainValidator(validate_received),
-    PlainSerializer(received_wire, return_type=list[Any]),
-]
+class _ReceivedSchema:
+    """The core schema of :data:`ReceivedContent`.
+
+    From JSON, a wire array is kept as the plain list pydantic-core builds, with no
+    call into Python (a call and a ``Content`` per message were about 4 % of parsing
+    a poll answer and dispatching it); :class:`LazyContent` wraps it on first read.
+    Anything else, from JSON or Python, goes through :func:`validate_received`.
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        careful = core_schema.no_info_plain_validator_function(validate_received)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.union_schema(
+                [core_schema.list_schema(), careful], mode="left_to_right"
+            ),
+            python_schema=careful,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                received_wire, return_schema=core_schema.list_schema()
+            ),
+        )
+
+
+ReceivedContent = Annotated[Content, _ReceivedSchema()]
 """The type of a received event's ``content`` field: accepts a wire array (kept, parsed
 on first use), its JSON text or a :class:`Content`; dumps as the received wire array."""
+
+
+class LazyContent:
+    """The ``content`` attribute of a class with a :data:`ReceivedContent` field.
+
+    A data descriptor, so it is asked before the instance's ``__dict__``: a wire
+    array left there by JSON validation becomes a :class:`Content` on first read
+    and stays one (same value, so a frozen model may keep it).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            # As for any pydantic field: no class attribute. (Pydantic, building a
+            # subclass, would otherwise take this descriptor for the field's default.)
+            raise AttributeError(self._name)
+        fields = obj.__dict__
+        value = fields[self._name]
+        if value.__class__ is list:
+            value = fields[self._name] = Content._lazy(value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        # Only reached where the model allows assignment; frozen events refuse earlier.
+        obj.__dict__[self._name] = value

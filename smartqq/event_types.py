@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from .content import Content, Font, ReceivedContent, Segment
+from .content import Content, Font, LazyContent, ReceivedContent, Segment
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -196,6 +196,29 @@ class MessageEvent(Event):
         if self._client is None:
             return str(self.sender_uin)
         return await self._client.display_name_for(self)
+
+    # ``content`` as pydantic-core left it from JSON may still be the wire array (see
+    # LazyContent): comparing, hashing and showing an event read it as Content first.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MessageEvent):
+            _ = self.content, other.content
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:  # pydantic's frozen-model hash: its fields' values
+        _ = self.content
+        fields = self.__dict__
+        return hash(tuple(fields.get(name) for name in type(self).__pydantic_fields__))
+
+    def __repr_args__(self) -> Any:
+        _ = self.content
+        return super().__repr_args__()
+
+
+# Set after pydantic built the class, so the field stays ``content`` (its type, default,
+# validation and dumps); subclasses inherit the descriptor.
+_lazy_content = LazyContent()
+_lazy_content.__set_name__(MessageEvent, "content")
+type.__setattr__(MessageEvent, "content", _lazy_content)
 
 
 class BuddyMessage(MessageEvent):

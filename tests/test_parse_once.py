@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from smartqq.content import Content, Face, Font, Text
 from smartqq.errors import ProtocolError, UsageError
@@ -227,6 +228,90 @@ def test_content_is_parsed_on_first_use_and_cached() -> None:
     assert first == (Text("hi"),)
     assert event.content.segments is first  # cached
     assert event.content.font == Font()
+
+
+def _one_message(content: Any) -> MessageEvent:
+    body = {
+        "retcode": 0,
+        "result": [
+            {
+                "poll_type": "message",
+                "value": {"msg_id": 1, "from_uin": 2, "time": 3, "content": content},
+            }
+        ],
+    }
+    (event,) = parse_poll(json.dumps(body).encode()).events
+    assert isinstance(event, BuddyMessage)
+    return event
+
+
+def test_from_json_the_wire_array_is_wrapped_on_first_read_only() -> None:
+    wire = [FONT, "hi ", ["face", 14]]
+    event = _one_message(wire)
+    # One pass from the bytes left the array itself: no call into Python per message.
+    assert event.__dict__["content"] == wire
+    assert type(event.__dict__["content"]) is list
+    first = event.content
+    assert isinstance(first, Content)
+    assert first.raw == tuple(wire)
+    assert event.content is first  # wrapped once, then kept
+    assert event.__dict__["content"] is first
+    assert event.text == "hi "  # (the text pieces; the trailing space is not the last one)
+
+
+def test_reading_content_changes_no_comparison_hash_dump_or_repr() -> None:
+    wire = [FONT, "same ", ["face", 14]]
+    unread, read = _one_message(wire), _one_message(wire)
+    _ = read.content
+    careful = parse_event(
+        json.loads(
+            json.dumps(
+                {
+                    "poll_type": "message",
+                    "value": {"msg_id": 1, "from_uin": 2, "time": 3, "content": wire},
+                }
+            )
+        )
+    )
+    assert type(careful.__dict__["content"]) is Content  # the Python path wraps at once
+    dumps = {e.model_dump_json() for e in (unread, read, careful)}
+    assert len(dumps) == 1
+    fresh = _one_message(wire)
+    assert fresh == read
+    assert read == fresh
+    assert careful == fresh
+    assert hash(_one_message(wire)) == hash(read) == hash(careful)
+    assert "content=Content(" in repr(_one_message(wire))
+    assert _one_message([FONT, "other"]) != read
+
+
+def test_content_that_is_not_an_array_is_still_checked_while_building() -> None:
+    text = json.dumps([FONT, "from a JSON string"])
+    event = _one_message(text)
+    assert type(event.__dict__["content"]) is Content
+    assert event.text == "from a JSON string"
+    with pytest.raises(ValueError, match="content"):
+        BuddyMessage.model_validate_json('{"msg_id": 1, "from_uin": 2, "content": "[not json"}')
+
+
+def test_content_is_a_field_like_any_other() -> None:
+    assert list(BuddyMessage.model_fields) == list(MessageEvent.model_fields)
+    assert BuddyMessage.model_fields["content"].default == Content()
+    with pytest.raises(AttributeError):
+        _ = BuddyMessage.content  # as for every pydantic field: no class attribute
+    built = BuddyMessage(msg_id=1, from_uin=2, content=Content.of("hi"))
+    assert built.text == "hi"
+    assert BuddyMessage(msg_id=1, from_uin=2).content == Content()
+    with pytest.raises(ValidationError):
+        built.content = Content.of("changed")  # type: ignore[misc]
+
+    class Later(MessageEvent):  # a user's subclass gets the same field and wrapping
+        note: str = ""
+
+    later = Later.model_validate_json(json.dumps({"msg_id": 1, "from_uin": 2, "content": ["x"]}))
+    assert type(later.__dict__["content"]) is list
+    assert later.content.raw == ("x",)
+    assert later.text == "x"
 
 
 def test_content_stays_immutable() -> None:
