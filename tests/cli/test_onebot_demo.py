@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +11,7 @@ import pytest
 from smartqq.cli import amain, build_parser, onebot_demo
 from smartqq.onebot import DISCUSS_ID_BASE, DISCUSS_ID_END
 
-ROOT = Path(__file__).resolve().parents[2]
+from .demo_runs import demo_in_process_with_colour, demo_subprocess
 
 # "  0.45s        Bob @ group Python Fans      text": fixed-width name and chat columns.
 LINE = re.compile(r"^\s*\d+\.\d\ds (?P<who>.{10}) @ (?P<where>.{22}) (?P<text>.*)$")
@@ -109,30 +104,11 @@ def check_transcript(out: str) -> None:
 
 
 def test_onebot_demo_as_a_subprocess() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "smartqq", "demo", "--onebot"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    elapsed = time.monotonic() - started
-    assert proc.returncode == 0, proc.stderr
-    check_transcript(proc.stdout)
-    assert "\033[" not in proc.stdout  # not a terminal: plain text
-    assert proc.stderr == ""
-    assert elapsed < 30  # a few seconds normally; these machines are shared
+    check_transcript(demo_subprocess("--onebot"))
 
 
 async def test_onebot_demo_in_process_with_colour(capsys: pytest.CaptureFixture[str]) -> None:
-    assert await amain(["demo", "--onebot", "--color", "always"]) == 0
-    out = capsys.readouterr().out
-    assert "\033[1mSummary:\033[0m" in out
-    check_transcript(re.sub(r"\033\[\d+m", "", out))
+    check_transcript(await demo_in_process_with_colour(capsys, "--onebot"))
 
 
 async def test_a_bot_answering_in_the_wrong_chat_fails_the_demo(
