@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ from smartqq.protocol.poll import (
     Step,
     answers_at_once,
     parse_poll,
+    was_held,
 )
 from smartqq.protocol.session import SessionState
 
@@ -158,6 +160,9 @@ class Poller:
         # The poll sent ahead (see the module's note) and the generation it was sent in.
         self._ahead: asyncio.Task[HttpResponse] | None = None
         self._ahead_generation = -1
+        # Whether the last answer came without the poll being held (protocol.poll.was_held):
+        # only then does the next poll go out ahead.
+        self._at_once = True
 
     async def run(self) -> None:
         session = self.session
@@ -179,9 +184,20 @@ class Poller:
         if ahead is not None:
             if self._ahead_generation == generation:
                 self._ahead = None
-                return await ahead
+                if ahead.done():  # answered while this batch was still being read
+                    self._at_once = True
+                    return ahead.result()
+                # Timed from here: the time it spent in flight while we worked is not
+                # time the service held it.
+                started = time.monotonic()
+                response = await ahead
+                self._at_once = not was_held(time.monotonic() - started)
+                return response
             await self._drop_ahead()
-        return await self.session.request(self._poll2(state), timeout=self.poll_timeout)
+        started = time.monotonic()
+        response = await self.session.request(self._poll2(state), timeout=self.poll_timeout)
+        self._at_once = not was_held(time.monotonic() - started)
+        return response
 
     def _poll2(self, state: SessionState) -> HttpRequest:
         tokens = (state.profile, state.clientid, state.psessionid, state.ptwebqq)
@@ -239,6 +255,7 @@ class Poller:
                 return await self._act(self.machine.http_status(response.status), generation)
             if (
                 self.poll_ahead
+                and self._at_once
                 and answers_at_once(200, body)
                 and self.backlog() <= self.max_pending
             ):

@@ -23,6 +23,7 @@ may not trust, so the jar follows RFC 6265's storage rules and adds limits:
 from __future__ import annotations
 
 import ipaddress
+import math
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -167,6 +168,7 @@ def cookie_domain(host: str, attribute: str) -> tuple[str, bool] | None:
 _Key = tuple[str, str, str]  # (name, domain, path)
 _Meta = tuple[float | None, bool]  # (expires, host_only)
 _PLAIN: _Meta = (None, False)
+_NEVER = math.inf
 # The keys of a logged-in session's jar, in order, are the same in every client of a
 # process: one tuple of them is shared (bounded: only layouts of protocol names, and
 # only so many; past that a jar just keeps its own).
@@ -197,7 +199,7 @@ class CookieJar:
     cookies (at most :data:`MAX_TOTAL`), so the linear scans stay cheap.
     """
 
-    __slots__ = ("_keys", "_meta", "_values", "max_per_domain", "max_total")
+    __slots__ = ("_header", "_keys", "_meta", "_values", "max_per_domain", "max_total")
 
     def __init__(self, max_per_domain: int = MAX_PER_DOMAIN, max_total: int = MAX_TOTAL) -> None:
         self.max_per_domain = max_per_domain
@@ -205,6 +207,10 @@ class CookieJar:
         self._keys: tuple[_Key, ...] = ()
         self._values: tuple[str, ...] = ()
         self._meta: dict[_Key, _Meta] | None = None  # None while no cookie has any
+        # The last header_for answer: (url, the values it was made from, header, good
+        # until). A client asks for the same URL's header on every poll, and every change
+        # to the jar replaces ``_values``, so identity says whether it still holds.
+        self._header: tuple[str, tuple[str, ...], str, float] | None = None
 
     def set(self, name: str, value: str, domain: str, path: str = "/") -> None:
         """Store a cookie the caller chose (e.g. a ptwebqq the server rotated).
@@ -241,6 +247,27 @@ class CookieJar:
 
     def header_for(self, url: str, now: float | None = None) -> str:
         """The ``Cookie`` header value for a request to ``url`` (empty when none apply)."""
+        cached = self._header
+        if (
+            now is None
+            and cached is not None
+            and cached[0] == url
+            and cached[1] is self._values
+            and (cached[3] == _NEVER or time.time() < cached[3])
+        ):
+            return cached[2]
+        header = self._header_for(url, now)
+        if now is None:
+            meta = self._meta
+            until = (
+                min((m[0] for m in meta.values() if m[0] is not None), default=_NEVER)
+                if meta
+                else _NEVER
+            )
+            self._header = (url, self._values, header, until)
+        return header
+
+    def _header_for(self, url: str, now: float | None) -> str:
         try:
             parts = urlsplit(url)
             host, path = (parts.hostname or "").rstrip("."), parts.path or "/"

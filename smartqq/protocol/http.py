@@ -8,7 +8,7 @@ would file ``Domain=qq.com`` cookies under ``127.0.0.1`` and never send them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from .cookies import Cookie, CookieJar
@@ -50,6 +50,8 @@ class HttpRequest:
     """Cap on the decompressed body; a transport raises ``ResponseTooLarge`` over it."""
     body: bytes | None = None
     """A raw request body (the tqq protocol's text/plain commands); ``form`` wins if set."""
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """``form`` encoded, made on first use: the poller sends one poll2 request over and over."""
 
     @property
     def host(self) -> str:
@@ -63,8 +65,9 @@ class HttpRequest:
         self, headers: tuple[tuple[str, str], ...], *, max_bytes: int | None
     ) -> HttpRequest:
         """This request with other headers and body cap (what ``dataclasses.replace``
-        does, at a quarter of its cost: it runs for every request a client sends)."""
-        return HttpRequest(
+        does, at a quarter of its cost: it runs for every request a client sends).
+        The encoded form comes along, encoded here once for this request if need be."""
+        copy = HttpRequest(
             self.method,
             self.url,
             self.query,
@@ -75,9 +78,17 @@ class HttpRequest:
             max_bytes,
             self.body,
         )
+        if self.form is not None:
+            object.__setattr__(copy, "_encoded", self.form_body())
+        return copy
 
     def form_body(self) -> bytes:
-        return form_encode(self.form or ())
+        """``form`` as ``application/x-www-form-urlencoded`` bytes (encoded once)."""
+        encoded = self._encoded
+        if encoded is None:
+            encoded = form_encode(self.form or ())
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     def header(self, name: str) -> str | None:
         low = name.lower()

@@ -55,6 +55,7 @@ __all__ = [
     "Step",
     "answers_at_once",
     "parse_poll",
+    "was_held",
 ]
 
 IDLE_HTTP_STATUSES = frozenset({502, 504})
@@ -74,6 +75,29 @@ def answers_at_once(status: int, body: bytes) -> bool:
     when the machine's action is neither.
     """
     return status == 200 and _RETCODE_ZERO.match(body, 0, 64) is not None
+
+
+HELD_AFTER = 0.02
+"""Seconds after which a poll counts as held: the service kept it open until an event came.
+
+On loopback a poll answered from events already queued takes a millisecond or two, and
+a held one lasts until the next event. Polling ahead pays only where the client's work
+on a batch and the server's on the next are of the same order, which is loopback or a
+LAN; over a slower link the round trip dwarfs both and the early poll saves nothing,
+so treating every slow answer as held costs nothing there either."""
+
+
+def was_held(waited: float) -> bool:
+    """Whether an answer that took ``waited`` seconds was held for events to come.
+
+    An answer that was not held came from events already queued: more are likely
+    waiting, and a driver polls ahead. A held one means the client has caught up, so
+    the next poll will most likely be held too, and sending it early buys nothing but
+    its cost (with a thousand clients in one process, a task and its objects per
+    poll, and the garbage collector's work on them: the fan-out row in
+    ``benchmarks/``).
+    """
+    return waited > HELD_AFTER
 
 
 class Delays(Protocol):

@@ -41,7 +41,7 @@ __all__ = ["AiohttpTransport"]
 log = logging.getLogger("smartqq.transport")
 _CHUNK = 64 * 1024
 # Hop-by-hop framing that no longer describes the decoded body we hand back.
-_DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_DROPPED_HEADERS = (hdrs.CONTENT_ENCODING, hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING)
 
 
 _HEADER_NAMES: dict[str, istr] = {str(v): v for v in vars(hdrs).values() if isinstance(v, istr)}
@@ -206,10 +206,10 @@ class AiohttpTransport:
             ) as resp:
                 body = await _read(resp, request)
                 log.debug("%s -> %s (%d bytes)", request.endpoint, resp.status, len(body))
-                kept = tuple(
-                    (k, v) for k, v in resp.headers.items() if k.lower() not in _DROPPED_HEADERS
-                )
-                return HttpResponse(resp.status, body, kept, request.url)
+                kept = resp.headers.copy()
+                for name in _DROPPED_HEADERS:
+                    kept.popall(name, None)
+                return HttpResponse(resp.status, body, tuple(kept.items()), request.url)
         except aiohttp.ClientConnectorError as exc:
             reason = exc.os_error.strerror or type(exc.os_error).__name__
             raise ConnectError(f"cannot connect for {request.endpoint}: {reason}") from None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -104,10 +105,57 @@ def test_with_headers_is_replace_of_headers_and_max_bytes_and_keeps_every_other_
     )
     # Every field is set to a non-default value above, so a field added to HttpRequest
     # and forgotten in with_headers shows up here.
-    assert all(getattr(request, f.name) != f.default for f in dataclasses.fields(HttpRequest)), (
+    settable = [f for f in dataclasses.fields(HttpRequest) if f.init]  # not the cached form
+    assert all(getattr(request, f.name) != f.default for f in settable), (
         "give every field a non-default value in this test"
     )
     headers = (("Cookie", "a=b"),)
     assert request.with_headers(headers, max_bytes=99) == dataclasses.replace(
         request, headers=headers, max_bytes=99
     )
+
+
+def test_the_form_is_encoded_once_per_request_and_carried_by_with_headers() -> None:
+    request = HttpRequest("POST", "https://d1.web2.qq.com/channel/poll2", form=(("r", "{}"),))
+    copy = request.with_headers((("Cookie", "a=b"),), max_bytes=None)
+    assert copy.form_body() == b"r=%7B%7D"
+    # The same bytes object: encoded once, on the request the poller keeps and resends.
+    assert copy.form_body() is request.form_body()
+    assert request.with_headers((), max_bytes=1).form_body() is request.form_body()
+    # A request without a form has nothing encoded to carry.
+    bare = HttpRequest("GET", "https://s.web2.qq.com/api/x")
+    assert bare.with_headers((), max_bytes=None).form_body() == b""
+
+
+POLL2 = "https://d1.web2.qq.com/channel/poll2"
+
+
+def test_the_cookie_header_is_remembered_until_the_jar_changes() -> None:
+    jar = CookieJar()
+    jar.set("ptwebqq", "one", "qq.com")
+    first = jar.header_for(POLL2)
+    assert first == "ptwebqq=one"
+    assert jar.header_for(POLL2) is first  # asked again, unchanged: the same string
+    jar.set("ptwebqq", "two", "qq.com")
+    assert jar.header_for(POLL2) == "ptwebqq=two"
+    jar.set("skey", "s", "qq.com")
+    assert jar.header_for(POLL2) == "ptwebqq=two; skey=s"
+    jar.delete("skey")
+    assert jar.header_for(POLL2) == "ptwebqq=two"
+    assert jar.header_for("https://example.com/") == ""  # another URL: worked out afresh
+    assert jar.header_for(POLL2) == "ptwebqq=two"
+
+
+def test_a_remembered_cookie_header_ends_when_a_cookie_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jar = CookieJar()
+    start = 1_800_000_000.0
+    jar.update_from(POLL2, ["keep=1; Domain=qq.com", "brief=2; Domain=qq.com; Max-Age=60"], start)
+    monkeypatch.setattr("smartqq.protocol.cookies.time.time", lambda: start + 1)
+    assert jar.header_for(POLL2) == "keep=1; brief=2"
+    monkeypatch.setattr("smartqq.protocol.cookies.time.time", lambda: start + 61)
+    assert jar.header_for(POLL2) == "keep=1"
+    # An explicit moment is answered for that moment, never from what was remembered.
+    assert jar.header_for(POLL2, now=start + 1) == "keep=1; brief=2"
+    assert jar.header_for(POLL2) == "keep=1"

@@ -12,6 +12,7 @@ import pytest
 from smartqq.events import BuddyMessage
 from smartqq.protocol import retcodes
 from smartqq.protocol.poll import (
+    HELD_AFTER,
     IDLE_HTTP_STATUSES,
     Action,
     PollMachine,
@@ -19,6 +20,7 @@ from smartqq.protocol.poll import (
     Step,
     answers_at_once,
     parse_poll,
+    was_held,
 )
 
 
@@ -259,3 +261,13 @@ def test_answers_at_once_reads_only_a_certain_prefix(
     status: int, body: bytes, expected: bool
 ) -> None:
     assert answers_at_once(status, body) is expected
+
+
+@pytest.mark.parametrize(
+    ("waited", "held"),
+    [(0.0, False), (0.002, False), (HELD_AFTER, False), (HELD_AFTER + 0.001, True), (30.0, True)],
+)
+def test_a_poll_counts_as_held_once_it_waited_longer_than_an_answer_from_a_queue(
+    waited: float, held: bool
+) -> None:
+    assert was_held(waited) is held
