@@ -30,7 +30,7 @@ from smartqq.protocol.session import SessionState
 from smartqq.runtime.backoff import Backoff
 from smartqq.runtime.dispatch import Concurrency, Dispatcher, ErrorHook, EventStream
 from smartqq.runtime.lifecycle import BotRuntime
-from smartqq.transport import AiohttpTransport, Transport
+from smartqq.transport import AsyncioTransport, Transport
 
 from .api import Api, InfoCalls
 from .checks import check_options, check_stream
@@ -106,7 +106,7 @@ class Client(InfoCalls, BotRuntime):
         self._dispatcher = Dispatcher(self, on_error, concurrency=handler_concurrency)
         self.stop_grace = stop_grace
         self._session = Session(
-            transport or AiohttpTransport(base_url),
+            transport or AsyncioTransport(base_url),
             self.profile,
             self._dispatch,
             qq=qq,

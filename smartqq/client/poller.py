@@ -16,7 +16,12 @@ Polling ahead: an answer that is certain to be followed by another poll
 :func:`~smartqq.protocol.poll.answers_at_once`) sends that poll *before*
 it is parsed and dispatched, so the server gathers the next batch while
 this one is read: the wait for a batch overlaps the work on the last (the
-end-to-end row in ``benchmarks/``). The early poll belongs to the session
+end-to-end row in ``benchmarks/``). Only after an answer that came at once,
+though: a poll the service held for events
+(:func:`~smartqq.protocol.poll.was_held`) means the client has caught up, and
+the next poll will most likely be held too, so it goes out after the batch
+(an early one would only add a task, its objects and the collector's work on
+them: the fan-out row). The early poll belongs to the session
 generation it was sent in and is dropped (cancelled) when the machine's
 action turns out to be anything but dispatch or poll, when a kick or a
 recovery changes the generation, and when polling ends.

@@ -50,7 +50,7 @@ from smartqq.events import Event, LifecycleEvent
 from smartqq.models import SendResult, SendStatus
 from smartqq.protocol.http import HttpRequest, HttpResponse
 from smartqq.protocol.session import SessionState
-from smartqq.transport import AiohttpTransport, Transport
+from smartqq.transport import AsyncioTransport, Transport
 
 from .codec import (
     PENDING,
@@ -305,7 +305,7 @@ class AccountRunner:
             await self._wait_out_previous_poller()
             save_session(path, state)
             self.client = Client(
-                transport=_PollGate(AiohttpTransport(self.base_url), self),
+                transport=_PollGate(AsyncioTransport(self.base_url), self),
                 session_file=path,
                 profile=state.profile.name,
                 on_qrcode=_refuse_qr,

@@ -36,7 +36,7 @@ from smartqq.protocol.profiles import SMARTQQ
 from smartqq.protocol.redact import register_secret, retire_secret
 from smartqq.protocol.session import SessionState
 from smartqq.testing import until
-from smartqq.transport import AiohttpTransport
+from smartqq.transport import AiohttpTransport, AsyncioTransport, Transport
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MB = 1 << 20
@@ -164,12 +164,20 @@ def poll_request(max_bytes: int | None = 4 * MB) -> HttpRequest:
 
 # -- the transport alone -------------------------------------------------------------------
 
+MakeTransport = Callable[[str], Transport]
+
+
+@pytest.fixture(params=[AsyncioTransport, AiohttpTransport], ids=["asyncio", "aiohttp"])
+def make_transport(request: pytest.FixtureRequest) -> MakeTransport:
+    """Each transport test runs against both transports (the default first)."""
+    return request.param  # type: ignore[no-any-return]
+
 
 @pytest.mark.parametrize("handler", [gzip_bomb, deflate_bomb, endless], ids=lambda h: h.__name__)
 async def test_bombs_and_endless_bodies_stop_at_the_decompressed_cap(
-    hostile: Hostile, handler: Handler
+    hostile: Hostile, handler: Handler, make_transport: MakeTransport
 ) -> None:
-    transport = AiohttpTransport(hostile.url)
+    transport = make_transport(hostile.url)
     hostile.polls.put_nowait(handler)
     try:
         with pytest.raises(ResponseTooLarge) as info:
@@ -180,14 +188,16 @@ async def test_bombs_and_endless_bodies_stop_at_the_decompressed_cap(
     assert isinstance(info.value, SmartQQError)
 
 
-async def test_a_compressed_body_under_the_cap_is_decoded(hostile: Hostile) -> None:
+async def test_a_compressed_body_under_the_cap_is_decoded(
+    hostile: Hostile, make_transport: MakeTransport
+) -> None:
     body = answer(message(1, "hi"))
 
     async def small_gzip(request: web.Request) -> web.StreamResponse:
         return web.Response(body=gzip.compress(body), headers={"Content-Encoding": "gzip"})
 
     hostile.polls.put_nowait(small_gzip)
-    transport = AiohttpTransport(hostile.url)
+    transport = make_transport(hostile.url)
     try:
         response = await transport.send(poll_request(len(body)))
     finally:
@@ -196,8 +206,10 @@ async def test_a_compressed_body_under_the_cap_is_decoded(hostile: Hostile) -> N
     assert response.header("Content-Encoding") is None
 
 
-async def test_exactly_at_the_cap_passes_and_one_byte_over_fails(hostile: Hostile) -> None:
-    transport = AiohttpTransport(hostile.url)
+async def test_exactly_at_the_cap_passes_and_one_byte_over_fails(
+    hostile: Hostile, make_transport: MakeTransport
+) -> None:
+    transport = make_transport(hostile.url)
     try:
         hostile.then(b"x" * 1000)
         assert len((await transport.send(poll_request(1000))).body) == 1000
@@ -270,7 +282,7 @@ SECRET = "7f3c9a1e5b2d4c6e8f0a1b2c3d4e5f60"
 
 
 async def raised_by(
-    transport: AiohttpTransport, request: HttpRequest, timeout: float = 5
+    transport: Transport, request: HttpRequest, timeout: float = 5
 ) -> BaseException:
     try:
         await transport.send(request, timeout=timeout)
@@ -279,7 +291,9 @@ async def raised_by(
     raise AssertionError("no error raised")
 
 
-async def test_no_transport_error_prints_a_secret_in_its_traceback(hostile: Hostile) -> None:
+async def test_no_transport_error_prints_a_secret_in_its_traceback(
+    hostile: Hostile, make_transport: MakeTransport
+) -> None:
     register_secret(SECRET)
     base = poll_request(1 * MB)
     request = HttpRequest(
@@ -293,10 +307,10 @@ async def test_no_transport_error_prints_a_secret_in_its_traceback(hostile: Host
     )
     errors: list[BaseException] = []
     try:
-        closed = AiohttpTransport("http://127.0.0.1:9")  # nothing listens on port 9
+        closed = make_transport("http://127.0.0.1:9")  # nothing listens on port 9
         errors.append(await raised_by(closed, request))
         await closed.aclose()
-        transport = AiohttpTransport(hostile.url)
+        transport = make_transport(hostile.url)
         for handler, timeout in ((never, 0.3), (half_body, 5), (gzip_bomb, 5)):
             hostile.polls.put_nowait(handler)
             errors.append(await raised_by(transport, request, timeout))
