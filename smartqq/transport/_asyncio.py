@@ -236,9 +236,12 @@ class AsyncioTransport:
         return self._closed
 
     def _route(self, request: HttpRequest) -> _Route:
-        if not request.query:
+        if not request.query and "?" not in request.url:
             return _plain_route(self.base_url, request.url)
-        real = URL(request.url).with_query(list(request.query))
+        # One-off URLs (check_sig's carries login tokens): not kept in the cache.
+        real = URL(request.url)
+        if request.query:
+            real = real.with_query(list(request.query))
         return _route_of(self.base_url, real, urlsplit(request.url).netloc)
 
     def _encode(self, request: HttpRequest, route: _Route) -> bytes:

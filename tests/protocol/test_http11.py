@@ -185,3 +185,21 @@ def test_what_cannot_go_on_the_wire_is_refused_without_quoting_it(
         encode_request(method, target, headers, None)
     assert "secret" not in str(info.value)
     assert "Injected" not in str(info.value)
+
+
+@given(st.lists(st.binary(max_size=64), max_size=8), st.booleans())
+def test_any_bytes_at_all_end_well_or_as_a_malformed_answer(pieces: list[bytes], eof: bool) -> None:
+    """Whatever a server sends, the reader reports it or raises MalformedResponse: no
+    other exception, and never a body for an answer it did not read a head for."""
+    sink = Answers()
+    reader = ResponseReader(sink)
+    reader.expect()
+    try:
+        for piece in pieces:
+            reader.feed(b"HTTP/1.1 200 OK\r\n" + piece if piece is pieces[0] else piece)
+        if eof:
+            reader.feed_eof()
+    except MalformedResponse:
+        return
+    assert len(sink.ends) <= 1
+    assert not sink.body or sink.heads
