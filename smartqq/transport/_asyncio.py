@@ -331,6 +331,7 @@ class AsyncioTransport:
                 conn.abort()
                 raise NetworkError(f"{endpoint}: the transport is closed")
         waiter = conn.begin(request, data)
+        del data  # on the wire; this frame lives as long as a held poll
         timer = loop.call_at(deadline, _expire, waiter)
         try:
             status, headers, body = await waiter
