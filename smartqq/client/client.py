@@ -7,8 +7,9 @@ Each job lives in its own module (see docs/client.md):
 * :mod:`.sender` coerces, splits, paces and sends, and answers events (the ``Replier``);
 * :mod:`.api` makes the list/info calls and :mod:`.contacts` caches their results.
 
-Requests go through a :class:`~smartqq.transport.Transport` (aiohttp by default,
-``Client(transport=...)`` for a mock or the in-memory emulator). Library code
+Requests go through a :class:`~smartqq.transport.Transport` (by default an
+:class:`~smartqq.transport.AsyncioTransport` of the client's own; ``Client(transport=...)``
+for aiohttp's client, a mock or the in-memory emulator). Library code
 never calls ``asyncio.run``; :meth:`Client.run` is the one script convenience.
 """
 

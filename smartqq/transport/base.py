@@ -8,9 +8,10 @@ decompressed body grows past ``request.max_bytes``; neither carries the
 underlying library's exception as a cause, since those quote URLs full of
 session secrets.
 
-Implementations: :class:`~smartqq.transport.AiohttpTransport` (sockets),
-:class:`~smartqq.transport.MockTransport` (a function) and the emulator's
-in-memory transport.
+Implementations: :class:`~smartqq.transport.AsyncioTransport` (sockets, the
+client's default), :class:`~smartqq.transport.AiohttpTransport` (sockets, through
+aiohttp's client), :class:`~smartqq.transport.MockTransport` (a function) and the
+emulator's in-memory transport.
 """
 
 from __future__ import annotations
