@@ -219,11 +219,20 @@ class AsyncioTransport:
     """Sends requests over kept-alive HTTP/1.1 connections of its own (see the module's note)."""
 
     # One per client: slots, and the pools are made on first use.
-    __slots__ = ("_closed", "_idle", "_open", "base_url", "default_timeout")
+    __slots__ = ("_closed", "_idle", "_open", "base_url", "default_timeout", "ssl_context")
 
-    def __init__(self, base_url: str | None = None, default_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        default_timeout: float = 30.0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``ssl_context`` verifies https peers (default: the system's CAs, one context
+        per process); give one that trusts your own CA for a server of your own."""
         self.base_url = URL(base_url) if base_url else None
         self.default_timeout = default_timeout
+        self.ssl_context = ssl_context
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
         self._closed = False
@@ -288,7 +297,7 @@ class AsyncioTransport:
                 lambda: _Connection(self._open, key),
                 route.host,
                 route.port,
-                ssl=_tls() if tls else None,
+                ssl=(self.ssl_context or _tls()) if tls else None,
                 server_hostname=route.host if tls else None,
             )
         except ssl.SSLError as exc:

@@ -4,7 +4,9 @@ connections (a real aiohttp.web server that reports what it saw)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -184,3 +186,47 @@ async def test_nothing_listening_is_a_connect_error() -> None:
     with pytest.raises(ConnectError, match="cannot connect for /echo"):
         await closed.send(request("/echo"))
     await closed.aclose()
+
+
+# -- https: tls/localhost.crt is a self-signed certificate for 127.0.0.1 and localhost,
+# made for these tests (openssl req -x509 -days 36500), with its key beside it.
+
+TLS = Path(__file__).with_name("tls")
+
+
+@pytest.fixture
+async def tls_server() -> AsyncIterator[str]:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text=f"{request.scheme} {request.headers.get('Host')}")
+
+    app = web.Application()
+    app.router.add_get("/hello", hello)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "localhost.crt", TLS / "localhost.key")
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    yield f"https://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_https_to_a_server_its_context_trusts(tls_server: str) -> None:
+    trusting = ssl.create_default_context(cafile=str(TLS / "localhost.crt"))
+    transport = AsyncioTransport(tls_server, ssl_context=trusting)
+    try:
+        for _ in range(2):  # the second on the kept-alive TLS connection
+            response = await transport.send(request("/hello"))
+            assert response.body == b"https d1.web2.qq.com"
+    finally:
+        await transport.aclose()
+
+
+async def test_https_to_a_server_nobody_vouches_for_is_refused(tls_server: str) -> None:
+    transport = AsyncioTransport(tls_server)  # the system's CAs: a self-signed cert fails
+    try:
+        with pytest.raises(NetworkError, match="TLS failed") as info:
+            await transport.send(request("/hello"))
+    finally:
+        await transport.aclose()
+    assert info.value.__cause__ is None
