@@ -106,11 +106,15 @@ class ResponseReader:
     data and :meth:`feed_eof` when the peer closes.
     """
 
-    __slots__ = ("_buffer", "_head_only", "_keep_alive", "_left", "_sink", "_state")
+    __slots__ = ("_buffer", "_head_only", "_keep_alive", "_left", "_scanned", "_sink", "_state")
 
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
-        self._buffer = b""
+        # A head, chunk-size line or trailer that has not all arrived: kept in a bytearray
+        # (appended in place: a server dripping a 64 KiB head a byte at a time must not
+        # cost a copy of all of it per byte), searched only where the new bytes are.
+        self._buffer: bytearray | None = None
+        self._scanned = 0
         self._state = _IDLE
         self._left = 0
         self._keep_alive = False
@@ -131,14 +135,19 @@ class ResponseReader:
             if data:  # nobody asked: a server talking out of turn
                 raise MalformedResponse("the server sent data nobody asked for")
             return
-        buffer = self._buffer + data if self._buffer else data
-        self._buffer = b""
+        pending = self._buffer
+        if pending is not None:
+            pending += data
+            if not self._arrived(pending):
+                return
+            buffer = bytes(pending)
+            self._buffer = None
+        else:
+            buffer = data
         while buffer and self._state != _IDLE:
             buffer = self._step(buffer)
         if buffer:
-            if self._state == _IDLE:
-                raise MalformedResponse("the server sent more than its answer")
-            self._buffer = buffer
+            raise MalformedResponse("the server sent more than its answer")
 
     def feed_eof(self) -> None:
         """The peer closed: ends a body read until close; anything else is cut short."""
@@ -235,8 +244,31 @@ class ResponseReader:
         return rest
 
     def _keep(self, buffer: bytes) -> bytes:
-        self._buffer = buffer
+        """Wait for more: ``buffer`` is the start of what the state reads at once."""
+        self._buffer = bytearray(buffer)
+        self._scanned = 0
+        self._arrived(self._buffer)  # checks the bound and notes how far it looked
         return b""
+
+    def _arrived(self, pending: bytearray) -> bool:
+        """Whether what the state waits for is all in ``pending`` now; raises past its bound."""
+        state = self._state
+        if state == _CHUNK_END:
+            return len(pending) >= 2
+        if state == _HEAD:
+            mark, bound, what = b"\r\n\r\n", MAX_HEAD, "the answer's head is too long"
+        elif state == _CHUNK_SIZE:
+            mark, bound, what = b"\r\n", _MAX_CHUNK_LINE, "a chunk size line is too long"
+        else:  # _TRAILERS
+            if pending.startswith(b"\r\n"):
+                return True
+            mark, bound, what = b"\r\n\r\n", _MAX_TRAILERS, "the answer's trailers are too long"
+        if pending.find(mark, max(0, self._scanned - len(mark) + 1)) >= 0:
+            return True
+        if len(pending) > bound:
+            raise MalformedResponse(what)
+        self._scanned = len(pending)
+        return False
 
     def _chunked(self, buffer: bytes) -> bytes:
         state = self._state
