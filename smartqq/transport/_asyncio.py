@@ -110,13 +110,20 @@ class _Connection(asyncio.Protocol):
         "closed",
         "idle_since",
         "key",
+        "loop",
         "reusable",
         "transport",
     )
 
-    def __init__(self, owner: set[_Connection], key: tuple[str, str, int]) -> None:
+    def __init__(
+        self,
+        owner: set[_Connection],
+        key: tuple[str, str, int],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self._owner = owner
         self.key = key
+        self.loop = loop
         self.transport: asyncio.Transport | None = None
         self._reader = ResponseReader(self)
         self._waiter: asyncio.Future[tuple[int, tuple[tuple[str, str], ...], bytes]] | None
@@ -211,7 +218,11 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         self.closed = True
         self.reusable = False
-        if self.transport is not None:
+        if self.loop.is_closed():
+            # Its loop is gone (an earlier asyncio.run): closing goes through the loop,
+            # so only the collector can release the socket now; just let go of it.
+            self._owner.discard(self)
+        elif self.transport is not None:
             self.transport.abort()
 
 
@@ -271,12 +282,22 @@ class AsyncioTransport:
                 headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         return encode_request(request.method, route.target, headers, body)
 
-    def _take_idle(self, key: tuple[str, str, int], now: float) -> _Connection | None:
+    def _take_idle(
+        self, key: tuple[str, str, int], loop: asyncio.AbstractEventLoop
+    ) -> _Connection | None:
         idle = self._idle
+        now = loop.time()
         while idle:
             conn = idle.pop()
-            if conn.closed or conn.key != key or now - conn.idle_since > KEEPALIVE:
-                conn.abort()  # a stale one, or for another host: rare, not worth keeping
+            if (
+                conn.loop is not loop  # made under an earlier asyncio.run(): unusable here
+                or conn.closed
+                or conn.transport is None
+                or conn.transport.is_closing()  # the peer closed; connection_lost is due
+                or conn.key != key
+                or now - conn.idle_since > KEEPALIVE
+            ):
+                conn.abort()
                 continue
             return conn
         return None
@@ -294,7 +315,7 @@ class AsyncioTransport:
         tls = route.scheme == "https"
         try:
             _, conn = await loop.create_connection(
-                lambda: _Connection(self._open, key),
+                lambda: _Connection(self._open, key, loop),
                 route.host,
                 route.port,
                 ssl=(self.ssl_context or _tls()) if tls else None,
@@ -329,7 +350,7 @@ class AsyncioTransport:
             log.debug("%s %s", request.method, redact(request.full_url))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        conn = self._take_idle((route.scheme, route.host, route.port), loop.time())
+        conn = self._take_idle((route.scheme, route.host, route.port), loop)
         if conn is None:
             try:
                 async with asyncio.timeout_at(deadline):
@@ -366,6 +387,7 @@ class AsyncioTransport:
         idle, self._idle = self._idle, []
         for conn in (*idle, *self._open):
             conn.abort()
+        self._open.clear()
 
 
 class _Expired(Exception):

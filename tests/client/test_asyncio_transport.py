@@ -4,7 +4,11 @@ connections (a real aiohttp.web server that reports what it saw)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import ssl
+import threading
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -230,3 +234,60 @@ async def test_https_to_a_server_nobody_vouches_for_is_refused(tls_server: str) 
     finally:
         await transport.aclose()
     assert info.value.__cause__ is None
+
+
+def test_a_transport_outlives_its_event_loop() -> None:
+    """``asyncio.run`` twice with one transport (a script calling ``asyncio.run`` again
+    without closing it): the connection kept from the first loop is not used in the
+    second, and closing after the first loop is gone does not fail."""
+    ready = threading.Event()
+    stop: list[asyncio.AbstractEventLoop] = []
+    url: list[str] = []
+
+    def serve() -> None:
+        async def main() -> None:
+            async def hello(request: web.Request) -> web.Response:
+                return web.Response(text="hi")
+
+            app = web.Application()
+            app.router.add_get("/hello", hello)
+            runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            url.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
+            stop.append(asyncio.get_running_loop())
+            ready.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        transport = AsyncioTransport(url[0])
+        assert asyncio.run(transport.send(request("/hello"))).body == b"hi"
+
+        async def again() -> bytes:
+            try:
+                return (await transport.send(request("/hello"))).body
+            finally:
+                await transport.aclose()
+
+        # The first loop's idle connection can only be released by the collector
+        # (closing a socket goes through the loop that owns it, and that loop is
+        # closed), with a ResourceWarning, expected here. Close a transport (or its
+        # client) before its loop ends.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            assert asyncio.run(again()) == b"hi"
+            gc.collect()
+        assert not transport._open
+    finally:
+        loop = stop[0]
+        loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+        thread.join(10)
