@@ -186,11 +186,16 @@ class _Connection(asyncio.Protocol):
 
     def on_end(self, reusable: bool) -> None:
         body, waiter = self._body, self._waiter
+        if waiter is None or body is None:
+            return
+        # finish() may still find the compressed data truncated (ProtocolError): that
+        # goes to the waiter through data_received's fail(), so it is taken first.
+        result = (self._status, self._headers, body.finish())
         self._body = self._waiter = None
-        self.reusable = reusable
-        if waiter is not None and not waiter.done() and body is not None:
-            waiter.set_result((self._status, self._headers, body.finish()))
         self._headers = ()
+        self.reusable = reusable
+        if not waiter.done():
+            waiter.set_result(result)
 
     # -- used by the transport -----------------------------------------------------------
 

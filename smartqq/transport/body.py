@@ -29,6 +29,7 @@ class BodyReader:
         self.endpoint = endpoint
         self._parts: list[bytes] = []
         self._size = 0
+        self._fed = False  # any compressed bytes at all (an empty body is just empty)
         self._raw_deflate = False
         if encoding in ("", "identity"):
             self._inflater: zlib._Decompress | None = None
@@ -61,6 +62,7 @@ class BodyReader:
             self._keep(chunk)
             return
         data = chunk
+        self._fed = self._fed or bool(chunk)
         while data:
             try:
                 out = self._inflater.decompress(data, self._room())
@@ -87,6 +89,12 @@ class BodyReader:
                 raise ProtocolError(
                     f"{self.endpoint or 'response'} body is truncated compressed data"
                 ) from None
+            # flush() hands out what it could inflate without complaint: a stream that
+            # never reached its end is a body cut short, not a shorter body.
+            if not self._inflater.eof and self._fed:
+                raise ProtocolError(
+                    f"{self.endpoint or 'response'} body is truncated compressed data"
+                )
         body = b"".join(self._parts)
         self._parts = [body]
         return body

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartqq.errors import NetworkError
+from smartqq.errors import NetworkError, ProtocolError
+from smartqq.transport import BodyReader
 from smartqq.transport.http11 import (
     MAX_HEAD,
     MAX_HEADERS,
@@ -203,3 +207,23 @@ def test_any_bytes_at_all_end_well_or_as_a_malformed_answer(pieces: list[bytes],
         return
     assert len(sink.ends) <= 1
     assert not sink.body or sink.heads
+
+
+# -- the body reader the transports share ---------------------------------------------------
+
+
+def test_a_compressed_body_cut_short_is_an_error_and_an_empty_one_is_empty() -> None:
+    whole = gzip.compress(b'{"retcode":0}' * 50)
+    reader = BodyReader("gzip", None, "poll2")
+    reader.feed(whole)
+    assert reader.finish() == b'{"retcode":0}' * 50
+    cut = BodyReader("gzip", None, "poll2")
+    cut.feed(whole[:-12])
+    with pytest.raises(ProtocolError, match="truncated"):
+        cut.finish()
+    assert BodyReader("gzip", None, "poll2").finish() == b""
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    deflated = raw.compress(b"abc" * 10) + raw.flush()
+    headerless = BodyReader("deflate", None, "poll2")  # raw deflate, as many servers send
+    headerless.feed(deflated)
+    assert headerless.finish() == b"abc" * 10

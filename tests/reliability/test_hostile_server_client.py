@@ -24,6 +24,7 @@ from smartqq.client.session_store import save_session
 from smartqq.errors import (
     ConnectError,
     NetworkError,
+    ProtocolError,
     RequestTimeout,
     ResponseTooLarge,
     SmartQQError,
@@ -204,6 +205,23 @@ async def test_a_compressed_body_under_the_cap_is_decoded(
         await transport.aclose()
     assert response.body == body
     assert response.header("Content-Encoding") is None
+
+
+async def test_truncated_compressed_data_in_a_whole_answer_is_a_protocol_error(
+    hostile: Hostile, make_transport: MakeTransport
+) -> None:
+    cut = gzip.compress(answer(message(1, "hi")))[:-12]  # the stream's end is missing
+
+    async def truncated(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=cut, headers={"Content-Encoding": "gzip"})
+
+    hostile.polls.put_nowait(truncated)
+    transport = make_transport(hostile.url)
+    try:
+        with pytest.raises(ProtocolError, match="truncated"):
+            await transport.send(poll_request(), timeout=5)  # at once, not at the timeout
+    finally:
+        await transport.aclose()
 
 
 async def test_exactly_at_the_cap_passes_and_one_byte_over_fails(
