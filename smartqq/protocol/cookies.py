@@ -168,7 +168,6 @@ def cookie_domain(host: str, attribute: str) -> tuple[str, bool] | None:
 _Key = tuple[str, str, str]  # (name, domain, path)
 _Meta = tuple[float | None, bool]  # (expires, host_only)
 _PLAIN: _Meta = (None, False)
-_NEVER = math.inf
 # The keys of a logged-in session's jar, in order, are the same in every client of a
 # process: one tuple of them is shared (bounded: only layouts of protocol names, and
 # only so many; past that a jar just keeps its own).
@@ -253,18 +252,13 @@ class CookieJar:
             and cached is not None
             and cached[0] == url
             and cached[1] is self._values
-            and (cached[3] == _NEVER or time.time() < cached[3])
+            and time.time() < cached[3]
         ):
             return cached[2]
         header = self._header_for(url, now)
-        if now is None:
-            meta = self._meta
-            until = (
-                min((m[0] for m in meta.values() if m[0] is not None), default=_NEVER)
-                if meta
-                else _NEVER
-            )
-            self._header = (url, self._values, header, until)
+        if now is None:  # good until the first of its cookies expires
+            expiries = [m[0] for m in (self._meta or {}).values() if m[0] is not None]
+            self._header = (url, self._values, header, min(expiries, default=math.inf))
         return header
 
     def _header_for(self, url: str, now: float | None) -> str:

@@ -34,14 +34,12 @@ from smartqq.errors import ConnectError, NetworkError, RequestTimeout, Transport
 from smartqq.protocol.http import HttpRequest, HttpResponse
 from smartqq.protocol.redact import redact
 
-from .body import BodyReader
+from .body import FRAMING_HEADERS, BodyReader
 
 __all__ = ["AiohttpTransport"]
 
 log = logging.getLogger("smartqq.transport")
 _CHUNK = 64 * 1024
-# Hop-by-hop framing that no longer describes the decoded body we hand back.
-_DROPPED_HEADERS = (hdrs.CONTENT_ENCODING, hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING)
 
 
 _HEADER_NAMES: dict[str, istr] = {str(v): v for v in vars(hdrs).values() if isinstance(v, istr)}
@@ -207,7 +205,7 @@ class AiohttpTransport:
                 body = await _read(resp, request)
                 log.debug("%s -> %s (%d bytes)", request.endpoint, resp.status, len(body))
                 kept = resp.headers.copy()
-                for name in _DROPPED_HEADERS:
+                for name in FRAMING_HEADERS:
                     kept.popall(name, None)
                 return HttpResponse(resp.status, body, tuple(kept.items()), request.url)
         except aiohttp.ClientConnectorError as exc:

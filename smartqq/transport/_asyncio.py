@@ -45,7 +45,7 @@ from smartqq.errors import (
 from smartqq.protocol.http import HttpRequest, HttpResponse
 from smartqq.protocol.redact import redact
 
-from .body import BodyReader
+from .body import FRAMING_HEADERS, BodyReader
 from .http11 import ResponseReader, encode_request
 
 __all__ = ["KEEPALIVE", "MAX_IDLE", "AsyncioTransport"]
@@ -58,7 +58,6 @@ KEEPALIVE = 15.0
 MAX_IDLE = 4
 """Idle connections kept per transport (a client rarely has more than two in use)."""
 
-_DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -105,6 +104,7 @@ class _Connection(asyncio.Protocol):
         "_headers",
         "_owner",
         "_reader",
+        "_request",
         "_status",
         "_waiter",
         "closed",
@@ -128,6 +128,7 @@ class _Connection(asyncio.Protocol):
         self._reader = ResponseReader(self)
         self._waiter: asyncio.Future[tuple[int, tuple[tuple[str, str], ...], bytes]] | None
         self._waiter = None
+        self._request: HttpRequest | None = None  # the one whose answer is being read
         self._body: BodyReader | None = None
         self._status = 0
         self._headers: tuple[tuple[str, str], ...] = ()
@@ -164,20 +165,20 @@ class _Connection(asyncio.Protocol):
     # -- the reader's sink ---------------------------------------------------------------
 
     def on_head(self, status: int, headers: list[tuple[str, str]], keep_alive: bool) -> None:
+        request = self._request
+        assert request is not None
         self._status = status
         encoding = ""
         kept = []
         for name, value in headers:
-            if name.lower() in _DROPPED:
-                if name.lower() == "content-encoding":
+            low = name.lower()
+            if low in FRAMING_HEADERS:
+                if low == "content-encoding":
                     encoding = value
                 continue
             kept.append((name, value))
         self._headers = tuple(kept)
-        body = self._body
-        assert body is not None
-        if encoding:  # decided by the head: the reader was made before it was known
-            self._body = BodyReader(encoding, body.max_bytes, body.endpoint)
+        self._body = BodyReader(encoding, request.max_bytes, request.endpoint)
 
     def on_body(self, data: bytes) -> None:
         body = self._body
@@ -191,7 +192,7 @@ class _Connection(asyncio.Protocol):
         # finish() may still find the compressed data truncated (ProtocolError): that
         # goes to the waiter through data_received's fail(), so it is taken first.
         result = (self._status, self._headers, body.finish())
-        self._body = self._waiter = None
+        self._body = self._waiter = self._request = None
         self._headers = ()
         self.reusable = reusable
         if not waiter.done():
@@ -205,7 +206,7 @@ class _Connection(asyncio.Protocol):
         """Send ``data`` (the encoded ``request``); the future gets its answer."""
         assert self.transport is not None
         waiter = self._waiter = asyncio.get_running_loop().create_future()
-        self._body = BodyReader("", request.max_bytes, request.endpoint)
+        self._request = request
         self.reusable = False
         self._reader.expect(head_only=request.method == "HEAD")
         self.transport.write(data)
@@ -215,7 +216,7 @@ class _Connection(asyncio.Protocol):
         """End the answer in progress with ``exc`` and drop the connection."""
         self.reusable = False
         waiter = self._waiter
-        self._waiter = self._body = None
+        self._waiter = self._body = self._request = None
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
         self.abort()

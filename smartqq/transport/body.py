@@ -14,7 +14,11 @@ import zlib
 
 from smartqq.errors import ProtocolError, ResponseTooLarge
 
-__all__ = ["BodyReader"]
+__all__ = ["FRAMING_HEADERS", "BodyReader"]
+
+FRAMING_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+"""How the body was framed on the wire: no longer true of the decoded body a transport
+hands back, so no transport passes them on."""
 
 # zlib's wbits: 16+ = gzip header, negative = raw deflate, 32+ = zlib or gzip (auto).
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
