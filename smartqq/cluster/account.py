@@ -150,6 +150,8 @@ class AccountRunner:
         self.polls = 0
         self.lost_lease = False
         """True when serving ended because the lease was lost (not the session)."""
+        self.serving = False
+        """True from the client's start (session restored, poll loop running) to the end."""
         self.max_poll = 0.0
         """The longest poll seen (seconds, rounded up): about the service's hold."""
         self.default_hold = default_hold
@@ -317,6 +319,7 @@ class AccountRunner:
             self.client.add_handler(Event, self.on_event)
             await self.client.start()
             await self.sync_session(poller=self.lease.owner)
+            self.serving = True
             send_task = asyncio.get_running_loop().create_task(
                 self._send_loop(), name=f"smartqq-send:{self.qq}"
             )
@@ -333,6 +336,7 @@ class AccountRunner:
             if not self.lease.lost.is_set():
                 await self._mark("ended")
         finally:
+            self.serving = False
             await cancel_and_wait(send_task)
             await self.flush(give_up_after=10.0)
             if self.client is not None:

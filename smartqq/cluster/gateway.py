@@ -99,7 +99,13 @@ class Gateway:
 
     @property
     def held(self) -> set[int]:
+        """Accounts whose lease this gateway holds (their client may still be starting)."""
         return set(self.runners)
+
+    @property
+    def serving(self) -> set[int]:
+        """Accounts whose session is restored and whose poll loop runs here."""
+        return {qq for qq, runner in self.runners.items() if runner.serving}
 
     async def start(self) -> None:
         self._workdir = tempfile.mkdtemp(prefix="smartqq-gateway-")

@@ -160,7 +160,9 @@ async def _serve(
     wk = Worker(nats_server.url, handlers, config=CFG, accounts=[BOT_QQ, 99999])
     await gw.start()
     await wk.start()
-    await wait_until(lambda: gw.held == {BOT_QQ}, 15, "the gateway to hold the account")
+    # Serving, not only holding: a kick while the stored session is still being restored
+    # reads as a dead session (needs-login), not as a kick (ended).
+    await wait_until(lambda: gw.serving == {BOT_QQ}, 15, "the gateway to serve the account")
     return gw, wk
 
 
